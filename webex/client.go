@@ -1,0 +1,337 @@
+// Package webex is a small client for the Webex REST API: rooms, messages,
+// people and memberships, with Link paging, typed errors and Retry-After.
+// It knows HTTP and Webex, and nothing about Prometheus.
+package webex
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultBaseURL is the Webex API's public endpoint.
+const DefaultBaseURL = "https://webexapis.com/v1"
+
+const (
+	defaultMaxBody  = 32 << 20 // a page of 1000 long messages stays well below this
+	maxErrorBody    = 64 << 10
+	maxAttempts     = 3 // one call and at most two retries after 429 or 401
+	maxEmptyPages   = 10
+	maxRedirects    = 5
+	userAgentHeader = "User-Agent"
+)
+
+// RequestInfo describes one HTTP round trip, for the Options.Observe callback.
+type RequestInfo struct {
+	Endpoint string // "rooms", "messages", "people/me", "memberships", ...
+	Code     string // HTTP status ("200", "429") or "error" when no answer came
+	Duration time.Duration
+}
+
+// Options configure a Client. Token is required.
+type Options struct {
+	BaseURL    string       // default DefaultBaseURL
+	Token      TokenSource  // where the bearer token comes from
+	HTTPClient *http.Client // default: a client with no overall timeout (the context bounds each call)
+	UserAgent  string
+	// MaxBodyBytes bounds every answer's body (default 32 MiB).
+	MaxBodyBytes int64
+	// Observe, if set, is called after every round trip.
+	Observe func(RequestInfo)
+}
+
+// Client calls the Webex API. It is safe for concurrent use. Its one piece of
+// state is the account's rate-limit gate: after a 429, no call is sent until
+// Retry-After has passed, whoever makes it.
+type Client struct {
+	base      *url.URL
+	token     TokenSource
+	http      *http.Client
+	userAgent string
+	maxBody   int64
+	observe   func(RequestInfo)
+
+	mu          sync.Mutex
+	pausedUntil time.Time
+	pauseErr    *RateLimitError
+}
+
+// New checks the options and returns a client.
+func New(o Options) (*Client, error) {
+	if o.BaseURL == "" {
+		o.BaseURL = DefaultBaseURL
+	}
+	base, err := url.Parse(strings.TrimRight(o.BaseURL, "/"))
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("webex API URL %q: want an absolute http(s) URL such as %s", o.BaseURL, DefaultBaseURL)
+	}
+	if base.User != nil || base.RawQuery != "" {
+		return nil, fmt.Errorf("webex API URL %q: must not carry credentials or a query", o.BaseURL)
+	}
+	if o.Token == nil {
+		return nil, errors.New("webex client: no token source")
+	}
+	c := &Client{
+		base:      base,
+		token:     o.Token,
+		userAgent: o.UserAgent,
+		maxBody:   o.MaxBodyBytes,
+		observe:   o.Observe,
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = defaultMaxBody
+	}
+	hc := http.Client{}
+	if o.HTTPClient != nil {
+		hc = *o.HTTPClient
+	}
+	hc.CheckRedirect = c.checkRedirect
+	c.http = &hc
+	return c, nil
+}
+
+// BaseURL returns the API base the client sends its token to.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// checkRedirect follows redirects only within the API's own scheme and host,
+// so the token is never sent elsewhere.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	if !c.sameOrigin(req.URL) {
+		return &PagingError{Endpoint: endpointOf(via[0].URL.Path, c.base.Path), Reason: "redirect to a foreign host", URL: origin(req.URL)}
+	}
+	return nil
+}
+
+func (c *Client) sameOrigin(u *url.URL) bool {
+	return strings.EqualFold(u.Scheme, c.base.Scheme) && strings.EqualFold(u.Host, c.base.Host)
+}
+
+func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }
+
+// endpoint builds the URL of an API path such as "rooms" with a query.
+func (c *Client) endpoint(path string, q url.Values) *url.URL {
+	u := *c.base
+	u.Path = strings.TrimRight(c.base.Path, "/") + "/" + path
+	u.RawQuery = q.Encode()
+	return &u
+}
+
+// endpointOf names an API path for metrics and errors: "/v1/people/me" -> "people/me".
+func endpointOf(path, basePath string) string {
+	p := strings.Trim(strings.TrimPrefix(path, basePath), "/")
+	switch {
+	case p == "people/me":
+		return p
+	case strings.HasPrefix(p, "rooms"):
+		return "rooms"
+	case strings.HasPrefix(p, "messages"):
+		return "messages"
+	case strings.HasPrefix(p, "memberships"):
+		return "memberships"
+	case strings.HasPrefix(p, "people"):
+		return "people"
+	case strings.HasPrefix(p, "teams"):
+		return "teams"
+	case p == "access_token":
+		return p
+	}
+	return "other"
+}
+
+// response is a successful answer: its body (read whole, within limits) and headers.
+type response struct {
+	body   []byte
+	header http.Header
+}
+
+// get sends an authenticated GET to u (which must be on the API's origin),
+// honouring the rate-limit gate, Retry-After within ctx's deadline, and
+// re-reading the token once after a 401.
+func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
+	if !c.sameOrigin(u) {
+		return nil, &PagingError{Endpoint: endpointOf(u.Path, c.base.Path), Reason: "foreign host", URL: origin(u)}
+	}
+	endpoint := endpointOf(u.Path, c.base.Path)
+	reread := false
+	for attempt := 1; ; attempt++ {
+		if err := c.waitGate(ctx); err != nil {
+			return nil, err
+		}
+		resp, err := c.roundTrip(ctx, endpoint, u)
+		if err == nil {
+			return resp, nil
+		}
+		var rl *RateLimitError
+		if errors.As(err, &rl) {
+			c.pause(rl)
+		}
+		if attempt >= maxAttempts {
+			return nil, err
+		}
+		switch {
+		case rl != nil:
+			// waitGate at the top of the loop waits, or gives up at once
+			// if the deadline comes first.
+		case IsUnauthorized(err) && !reread:
+			inv, ok := c.token.(Invalidator)
+			if !ok || !inv.Invalidate() {
+				return nil, err
+			}
+			reread = true
+		default:
+			return nil, err
+		}
+	}
+}
+
+// roundTrip makes one HTTP request and turns any non-2xx answer into a typed error.
+func (c *Client) roundTrip(ctx context.Context, endpoint string, u *url.URL) (*response, error) {
+	tok, err := c.token.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("webex %s: getting token: %w", endpoint, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("webex %s: %w", endpoint, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "application/json")
+	if c.userAgent != "" {
+		req.Header.Set(userAgentHeader, c.userAgent)
+	}
+	start := time.Now()
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.report(endpoint, "error", start)
+		return nil, fmt.Errorf("webex %s: %w", endpoint, stripURL(err))
+	}
+	defer res.Body.Close()
+	limit := c.maxBody
+	if res.StatusCode/100 != 2 {
+		limit = maxErrorBody
+	}
+	body, readErr := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	c.report(endpoint, fmt.Sprint(res.StatusCode), start)
+	if res.StatusCode/100 != 2 {
+		return nil, c.apiError(endpoint, res, body)
+	}
+	if readErr != nil {
+		return nil, &DecodeError{Endpoint: endpoint, Err: fmt.Errorf("reading body: %w", stripURL(readErr))}
+	}
+	if int64(len(body)) > limit {
+		return nil, &DecodeError{Endpoint: endpoint, Err: fmt.Errorf("body larger than %d bytes", limit)}
+	}
+	return &response{body: body, header: res.Header}, nil
+}
+
+func (c *Client) report(endpoint, code string, start time.Time) {
+	if c.observe != nil {
+		c.observe(RequestInfo{Endpoint: endpoint, Code: code, Duration: time.Since(start)})
+	}
+}
+
+// stripURL drops the URL from a *url.Error: the message stays useful and
+// query strings (cursors, room ids) stay out of logs.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// errorBody is Webex's error JSON.
+type errorBody struct {
+	Message string `json:"message"`
+	Errors  []struct {
+		Description string `json:"description"`
+	} `json:"errors"`
+	TrackingID string `json:"trackingId"`
+}
+
+func (c *Client) apiError(endpoint string, res *http.Response, body []byte) error {
+	e := APIError{Endpoint: endpoint, StatusCode: res.StatusCode, TrackingID: res.Header.Get("Trackingid")}
+	var eb errorBody
+	if json.Unmarshal(body, &eb) == nil {
+		e.Message = eb.Message
+		if e.Message == "" && len(eb.Errors) > 0 {
+			e.Message = eb.Errors[0].Description
+		}
+		if eb.TrackingID != "" {
+			e.TrackingID = eb.TrackingID
+		}
+	}
+	e.Message = clip(e.Message, 300)
+	retryAfter := res.Header.Get("Retry-After")
+	if res.StatusCode == http.StatusTooManyRequests || (res.StatusCode == http.StatusLocked && retryAfter != "") {
+		now := time.Now()
+		d, ok := ParseRetryAfter(retryAfter, now)
+		if !ok {
+			d = DefaultRetryAfter
+		}
+		return &RateLimitError{APIError: e, RetryAfter: d, Until: now.Add(d)}
+	}
+	return &e
+}
+
+func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// pause closes the gate until rl.Until (never shortening an existing pause).
+func (c *Client) pause(rl *RateLimitError) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rl.Until.After(c.pausedUntil) {
+		c.pausedUntil = rl.Until
+		c.pauseErr = rl
+	}
+}
+
+// PausedUntil returns when the rate-limit gate opens (zero when open).
+func (c *Client) PausedUntil() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Now().Before(c.pausedUntil) {
+		return c.pausedUntil
+	}
+	return time.Time{}
+}
+
+// waitGate returns at once when no 429 asked to wait; waits when the pause
+// ends before ctx's deadline; otherwise fails at once with the RateLimitError
+// that closed the gate, so a scrape does not burn its deadline waiting.
+func (c *Client) waitGate(ctx context.Context) error {
+	c.mu.Lock()
+	until, rl := c.pausedUntil, c.pauseErr
+	c.mu.Unlock()
+	wait := until.Sub(time.Now())
+	if wait <= 0 {
+		return ctx.Err()
+	}
+	if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
+		return rl
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,113 @@
+package webex
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultRetryAfter is the wait assumed when a 429 carries no usable Retry-After.
+const DefaultRetryAfter = 60 * time.Second
+
+// APIError is an answer from Webex with a status other than 2xx.
+type APIError struct {
+	Endpoint   string // "rooms", "messages", ...
+	StatusCode int
+	Message    string // Webex's "message", or the first error description
+	TrackingID string // Webex's trackingId (body) or Trackingid (header)
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "webex %s: %d %s", e.Endpoint, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	if e.TrackingID != "" {
+		fmt.Fprintf(&b, " (trackingId %s)", e.TrackingID)
+	}
+	return b.String()
+}
+
+// RateLimitError is a 429 (or 423 with Retry-After) answer, or a call not
+// made because an earlier 429 asked to wait past the caller's deadline.
+type RateLimitError struct {
+	APIError
+	RetryAfter time.Duration // as announced (or DefaultRetryAfter)
+	Until      time.Time     // when calls may resume
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("%s: rate limited until %s", e.APIError.Error(), e.Until.UTC().Format(time.RFC3339))
+}
+
+func (e *RateLimitError) Unwrap() error { return &e.APIError }
+
+// PagingError is a Link header the client refused to follow.
+type PagingError struct {
+	Endpoint string
+	Reason   string // "loop", "foreign host", "malformed"
+	URL      string // scheme and host only, never the query
+}
+
+func (e *PagingError) Error() string {
+	return fmt.Sprintf("webex %s: refusing next page: %s (%s)", e.Endpoint, e.Reason, e.URL)
+}
+
+// DecodeError is a 2xx answer whose body could not be read as the API's JSON.
+type DecodeError struct {
+	Endpoint string
+	Err      error
+}
+
+func (e *DecodeError) Error() string { return fmt.Sprintf("webex %s: decoding answer: %v", e.Endpoint, e.Err) }
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// StatusCode returns the HTTP status of an API error in err's chain, or 0.
+func StatusCode(err error) int {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode
+	}
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		return rl.StatusCode
+	}
+	return 0
+}
+
+// IsUnauthorized reports whether err is Webex refusing the token (401).
+func IsUnauthorized(err error) bool { return StatusCode(err) == http.StatusUnauthorized }
+
+// IsNotFound reports whether err is a 404 (for example a room left between listing and reading).
+func IsNotFound(err error) bool { return StatusCode(err) == http.StatusNotFound }
+
+// ParseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
+// ok is false for an absent or malformed value (such as "rand(30),add(30)").
+// Negative delays and dates in the past give 0.
+func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, true
+		}
+		const maxSecs = int64(7 * 24 * time.Hour / time.Second)
+		if secs > maxSecs {
+			secs = maxSecs
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d, true
+		}
+		return 0, true
+	}
+	return 0, false
+}

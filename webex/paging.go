@@ -1,0 +1,129 @@
+package webex
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+)
+
+// page is the envelope of every Webex list answer.
+type page[T any] struct {
+	Items []T `json:"items"`
+}
+
+// list fetches first and every page after it by following Link rel="next"
+// exactly as given (the cursor is opaque), calling visit with each page's
+// items until visit returns false or no next link remains. It refuses a next
+// link to another origin (the token would go there), a link seen before (a
+// loop), and an endless run of empty pages.
+func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T) bool) error {
+	endpoint := endpointOf(first.Path, c.base.Path)
+	seen := map[string]bool{}
+	empty := 0
+	for u := first; u != nil; {
+		seen[u.String()] = true
+		res, err := c.get(ctx, u)
+		if err != nil {
+			return err
+		}
+		var p page[T]
+		if err := json.Unmarshal(res.body, &p); err != nil {
+			return &DecodeError{Endpoint: endpoint, Err: err}
+		}
+		if !visit(p.Items) {
+			return nil
+		}
+		if len(p.Items) == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+		next, err := nextLink(res.header.Values("Link"), u)
+		if err != nil {
+			return &PagingError{Endpoint: endpoint, Reason: "malformed Link header", URL: origin(u)}
+		}
+		if next == nil {
+			return nil
+		}
+		switch {
+		case !c.sameOrigin(next):
+			return &PagingError{Endpoint: endpoint, Reason: "next link to a foreign host", URL: origin(next)}
+		case seen[next.String()]:
+			return &PagingError{Endpoint: endpoint, Reason: "next link loops to a page already read", URL: origin(next)}
+		case empty >= maxEmptyPages:
+			return &PagingError{Endpoint: endpoint, Reason: "too many empty pages in a row", URL: origin(next)}
+		}
+		u = next
+	}
+	return nil
+}
+
+// nextLink returns the rel="next" target of RFC 8288 Link header values,
+// resolved against the current URL, or nil when there is none.
+func nextLink(values []string, current *url.URL) (*url.URL, error) {
+	for _, v := range values {
+		for _, link := range splitLinks(v) {
+			target, params, ok := strings.Cut(link, ";")
+			target = strings.TrimSpace(target)
+			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+				if strings.TrimSpace(link) == "" {
+					continue
+				}
+				return nil, errMalformedLink
+			}
+			if !hasRel(params, "next") {
+				continue
+			}
+			u, err := current.Parse(target[1 : len(target)-1])
+			if err != nil {
+				return nil, errMalformedLink
+			}
+			return u, nil
+		}
+	}
+	return nil, nil
+}
+
+type linkError string
+
+func (e linkError) Error() string { return string(e) }
+
+const errMalformedLink = linkError("malformed Link header")
+
+// splitLinks splits a Link header at the commas between links, not at
+// commas inside <...> or quoted parameter values.
+func splitLinks(v string) []string {
+	var out []string
+	start, inURL, inQuote := 0, false, false
+	for i := 0; i < len(v); i++ {
+		switch ch := v[i]; {
+		case ch == '<' && !inQuote:
+			inURL = true
+		case ch == '>' && !inQuote:
+			inURL = false
+		case ch == '"' && !inURL:
+			inQuote = !inQuote
+		case ch == ',' && !inURL && !inQuote:
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
+}
+
+// hasRel reports whether link parameters such as ` rel="next"` name rel.
+func hasRel(params, rel string) bool {
+	for _, p := range strings.Split(params, ";") {
+		k, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "rel") {
+			continue
+		}
+		for _, r := range strings.Fields(strings.Trim(strings.TrimSpace(val), `"`)) {
+			if strings.EqualFold(r, rel) {
+				return true
+			}
+		}
+	}
+	return false
+}

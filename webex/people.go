@@ -1,0 +1,63 @@
+package webex
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strconv"
+)
+
+// Person is the account the token belongs to (GET /people/me).
+type Person struct {
+	ID          string
+	DisplayName string
+	Emails      []string
+	OrgID       string
+	Type        string // "person", "bot" or "appuser"
+}
+
+// IsBot reports whether the account is a bot: bots see only messages that
+// mention them in group rooms.
+func (p Person) IsBot() bool { return p.Type == "bot" }
+
+// Me returns the account the token belongs to.
+func (c *Client) Me(ctx context.Context) (Person, error) {
+	res, err := c.get(ctx, c.endpoint("people/me", nil))
+	if err != nil {
+		return Person{}, err
+	}
+	// Decoded leniently: only the fields the exporter uses, so the
+	// inconsistently typed ones (invitePending, loginEnabled) cannot fail it.
+	var p struct {
+		ID          string   `json:"id"`
+		DisplayName string   `json:"displayName"`
+		Emails      []string `json:"emails"`
+		OrgID       string   `json:"orgId"`
+		Type        string   `json:"type"`
+	}
+	if err := json.Unmarshal(res.body, &p); err != nil {
+		return Person{}, &DecodeError{Endpoint: "people/me", Err: err}
+	}
+	return Person(p), nil
+}
+
+// Membership is one person's membership of a room.
+type Membership struct {
+	ID       string `json:"id"`
+	RoomID   string `json:"roomId"`
+	PersonID string `json:"personId"`
+}
+
+// Memberships lists a room's members, all pages.
+func (c *Client) Memberships(ctx context.Context, roomID string) ([]Membership, error) {
+	v := url.Values{"roomId": {roomID}, "max": {strconv.Itoa(1000)}}
+	var out []Membership
+	err := list(ctx, c, c.endpoint("memberships", v), func(items []Membership) bool {
+		out = append(out, items...)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
