@@ -1,0 +1,59 @@
+package collector
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/webex-exporter/webex_exporter/webex"
+)
+
+// Snapshot is the state as a scrape shows it, computed at one time.
+type Snapshot struct {
+	Time    time.Time
+	Up      bool // the rooms were listed in this refresh
+	Rooms   []RoomSnapshot
+	Pending int // rooms whose needed refresh failed or ran out of time
+	Phases  []Phase
+	Windows []Window
+}
+
+// Phase is one step of a refresh, shown as a "collector".
+type Phase struct {
+	Name     string
+	Success  bool
+	Duration time.Duration
+}
+
+// RoomSnapshot is one room's values.
+type RoomSnapshot struct {
+	Room        webex.Room
+	LastMessage time.Time     // newest message known; zero if none
+	Counts      []WindowCount // one per window, in Snapshot.Windows order
+	Total       uint64
+	Refreshed   time.Time // zero if never refreshed successfully
+	Pending     bool
+}
+
+// WindowCount is what happened in a room within one window.
+type WindowCount struct {
+	Messages, Senders int
+}
+
+func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapshot {
+	s := &Snapshot{Time: now, Up: up, Phases: phases, Windows: t.windows, Rooms: make([]RoomSnapshot, 0, len(t.rooms))}
+	seen := map[string]struct{}{}
+	for _, st := range t.rooms {
+		rs := RoomSnapshot{Room: st.room, LastMessage: st.newest, Total: st.total, Refreshed: st.refreshed, Pending: st.pending}
+		rs.Counts = make([]WindowCount, len(t.windows))
+		for i, w := range t.windows {
+			rs.Counts[i].Messages, rs.Counts[i].Senders = st.history.count(now.Add(-w.Duration).UnixMilli(), seen)
+		}
+		if st.pending {
+			s.Pending++
+		}
+		s.Rooms = append(s.Rooms, rs)
+	}
+	slices.SortFunc(s.Rooms, func(a, b RoomSnapshot) int { return strings.Compare(a.Room.ID, b.Room.ID) })
+	return s
+}

@@ -1,0 +1,94 @@
+package collector
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// Window is a trailing window over which messages and senders are counted.
+type Window struct {
+	Name     string // as the user wrote it; the value of the "window" label
+	Duration time.Duration
+}
+
+// ParseWindows reads a comma-separated list such as "1h,24h" (Prometheus
+// duration syntax: 30m, 1h, 1d, 1w).
+func ParseWindows(s string) ([]Window, error) {
+	var ws []Window
+	seen := map[time.Duration]string{}
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		d, err := model.ParseDuration(name)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("window %q: want a positive duration such as 1h or 24h", name)
+		}
+		if prev, dup := seen[time.Duration(d)]; dup {
+			return nil, fmt.Errorf("windows %q and %q are the same duration", prev, name)
+		}
+		seen[time.Duration(d)] = name
+		ws = append(ws, Window{Name: name, Duration: time.Duration(d)})
+	}
+	if len(ws) == 0 {
+		return nil, fmt.Errorf("no window in %q: want a list such as 1h,24h", s)
+	}
+	slices.SortFunc(ws, func(a, b Window) int { return int(a.Duration - b.Duration) })
+	return ws, nil
+}
+
+// widest returns the longest window (ws is sorted shortest first).
+func widest(ws []Window) time.Duration { return ws[len(ws)-1].Duration }
+
+// msg is what the windows need of a message: when, and who.
+type msg struct {
+	at     int64  // creation time, Unix milliseconds
+	sender string // interned person id
+}
+
+// history is a room's messages within the widest window, oldest first.
+type history []msg
+
+// insert adds m keeping the order (new messages usually go at the end).
+func (h history) insert(m msg) history {
+	i := len(h)
+	for i > 0 && h[i-1].at > m.at {
+		i--
+	}
+	return slices.Insert(h, i, m)
+}
+
+// prune drops messages created at or before cutoff (Unix ms).
+func (h history) prune(cutoff int64) history {
+	i, _ := slices.BinarySearchFunc(h, cutoff+1, func(m msg, at int64) int { return cmpInt(m.at, at) })
+	if i == 0 {
+		return h
+	}
+	return slices.Delete(h, 0, i)
+}
+
+// count returns the messages created after cutoff (Unix ms) and their
+// distinct senders. seen is scratch space, cleared here.
+func (h history) count(cutoff int64, seen map[string]struct{}) (messages, senders int) {
+	i, _ := slices.BinarySearchFunc(h, cutoff+1, func(m msg, at int64) int { return cmpInt(m.at, at) })
+	clear(seen)
+	for _, m := range h[i:] {
+		seen[m.sender] = struct{}{}
+	}
+	return len(h) - i, len(seen)
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

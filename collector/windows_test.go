@@ -1,0 +1,54 @@
+package collector
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseWindows(t *testing.T) {
+	ws, err := ParseWindows("24h, 1h,7d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Window{{"1h", time.Hour}, {"24h", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}}
+	if len(ws) != len(want) {
+		t.Fatalf("got %v, want %v", ws, want)
+	}
+	for i := range want {
+		if ws[i] != want[i] {
+			t.Errorf("window %d = %v, want %v", i, ws[i], want[i])
+		}
+	}
+	for _, bad := range []string{"", ",", "1x", "0s", "1h,60m", "-1h"} {
+		if _, err := ParseWindows(bad); err == nil {
+			t.Errorf("ParseWindows(%q) accepted", bad)
+		}
+	}
+}
+
+func TestHistoryCountAndPrune(t *testing.T) {
+	var h history
+	for _, m := range []msg{{at: 100, sender: "a"}, {at: 300, sender: "b"}, {at: 200, sender: "a"}, {at: 300, sender: "c"}, {at: 50, sender: "d"}} {
+		h = h.insert(m)
+	}
+	for i := 1; i < len(h); i++ {
+		if h[i-1].at > h[i].at {
+			t.Fatalf("history out of order: %v", h)
+		}
+	}
+	seen := map[string]struct{}{}
+	// Messages created strictly after the cutoff count.
+	for _, c := range []struct {
+		cutoff            int64
+		messages, senders int
+	}{{0, 5, 4}, {50, 4, 3}, {100, 3, 3}, {200, 2, 2}, {300, 0, 0}} {
+		m, s := h.count(c.cutoff, seen)
+		if m != c.messages || s != c.senders {
+			t.Errorf("count(%d) = %d messages, %d senders; want %d, %d", c.cutoff, m, s, c.messages, c.senders)
+		}
+	}
+	h = h.prune(100)
+	if len(h) != 3 || h[0].at != 200 {
+		t.Errorf("prune(100) left %v, want the messages at 200 and 300", h)
+	}
+}
