@@ -19,8 +19,8 @@ type descs struct {
 	up, rooms, pending                  *prometheus.Desc
 	info, created, lastActivity, ageSec *prometheus.Desc
 	lastMessage, recentMsgs, senders    *prometheus.Desc
-	total, refreshed                    *prometheus.Desc
-	success, duration                   *prometheus.Desc
+	total, refreshed, members           *prometheus.Desc
+	success, duration, tokenExpiry      *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -43,6 +43,8 @@ func newDescs() descs {
 		senders:      d("room_recent_senders", "Distinct people who sent messages within the trailing window"+kept+".", window...),
 		total:        d("room_messages_total", "Messages seen in the room since the exporter began watching it"+kept+".", room...),
 		refreshed:    d("room_last_refresh_timestamp_seconds", "When the room's values were last brought up to date with Webex, Unix time.", room...),
+		members:      d("room_members", "People in the room"+kept+", re-read when its lastActivity moves or --collector.memberships.refresh has passed.", room...),
+		tokenExpiry:  d("token_expiry_timestamp_seconds", "When the Webex access token expires, Unix time; absent when unknown."),
 		success:      d("scrape_collector_success", "1 if the collector's part of the scrape succeeded, else 0.", "collector"),
 		duration:     d("scrape_collector_duration_seconds", "How long the collector's part of the scrape took.", "collector"),
 	}
@@ -64,7 +66,7 @@ func New(ctx context.Context, t *Tracker) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.d
 	for _, desc := range []*prometheus.Desc{d.up, d.rooms, d.pending, d.info, d.created, d.lastActivity, d.ageSec,
-		d.lastMessage, d.recentMsgs, d.senders, d.total, d.refreshed, d.success, d.duration} {
+		d.lastMessage, d.recentMsgs, d.senders, d.total, d.refreshed, d.members, d.success, d.duration, d.tokenExpiry} {
 		ch <- desc
 	}
 }
@@ -78,6 +80,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(d.up, boolFloat(s.Up))
 	gauge(d.pending, float64(s.Pending))
+	if !s.TokenExpiry.IsZero() {
+		gauge(d.tokenExpiry, unix(s.TokenExpiry))
+	}
 	for _, p := range s.Phases {
 		gauge(d.success, boolFloat(p.Success), p.Name)
 		gauge(d.duration, p.Duration.Seconds(), p.Name)
@@ -95,6 +100,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(d.lastActivity, unix(room.LastActivity), room.ID)
 			gauge(d.ageSec, now-unix(room.LastActivity), room.ID)
 		}
+		if !r.Refreshed.IsZero() {
+			gauge(d.refreshed, unix(r.Refreshed), room.ID)
+		}
+		if r.Members >= 0 {
+			gauge(d.members, float64(r.Members), room.ID)
+		}
+		if r.NoMessages {
+			continue
+		}
 		if !r.LastMessage.IsZero() {
 			gauge(d.lastMessage, unix(r.LastMessage), room.ID)
 		}
@@ -103,9 +117,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(d.senders, float64(r.Counts[i].Senders), room.ID, w.Name)
 		}
 		ch <- prometheus.MustNewConstMetric(d.total, prometheus.CounterValue, float64(r.Total), room.ID)
-		if !r.Refreshed.IsZero() {
-			gauge(d.refreshed, unix(r.Refreshed), room.ID)
-		}
 	}
 	for typ, n := range byType {
 		gauge(d.rooms, float64(n), typ)

@@ -16,6 +16,8 @@ type Snapshot struct {
 	Pending int // rooms whose needed refresh failed or ran out of time
 	Phases  []Phase
 	Windows []Window
+	// TokenExpiry is when the access token expires (zero: unknown).
+	TokenExpiry time.Time
 }
 
 // Phase is one step of a refresh, shown as a "collector".
@@ -33,6 +35,10 @@ type RoomSnapshot struct {
 	Total       uint64
 	Refreshed   time.Time // zero if never refreshed successfully
 	Pending     bool
+	// NoMessages: the account cannot see the room's messages (a bot in a
+	// group room), so LastMessage, Counts and Total mean nothing.
+	NoMessages bool
+	Members    int // -1 when unknown or not collected
 }
 
 // WindowCount is what happened in a room within one window.
@@ -42,9 +48,19 @@ type WindowCount struct {
 
 func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapshot {
 	s := &Snapshot{Time: now, Up: up, Phases: phases, Windows: t.windows, Rooms: make([]RoomSnapshot, 0, len(t.rooms))}
+	if t.tokenExpiry != nil {
+		s.TokenExpiry = t.tokenExpiry()
+	}
 	seen := map[string]struct{}{}
 	for _, st := range t.rooms {
-		rs := RoomSnapshot{Room: st.room, LastMessage: st.newest, Total: st.total, Refreshed: st.refreshed, Pending: st.pending}
+		rs := RoomSnapshot{Room: st.room, LastMessage: st.newest, Total: st.total, Refreshed: st.refreshed, Pending: st.pending,
+			NoMessages: st.noMessages, Members: -1}
+		if t.hideTitles {
+			rs.Room.Title = ""
+		}
+		if t.members && !st.membersAt.IsZero() {
+			rs.Members = st.members
+		}
 		rs.Counts = make([]WindowCount, len(t.windows))
 		for i, w := range t.windows {
 			rs.Counts[i].Messages, rs.Counts[i].Senders = st.history.count(now.Add(-w.Duration).UnixMilli(), seen)

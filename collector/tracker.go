@@ -17,16 +17,28 @@ import (
 
 // Source is what the tracker reads from Webex (a *webex.Client).
 type Source interface {
+	Me(ctx context.Context) (webex.Person, error)
 	Rooms(ctx context.Context, q webex.RoomsQuery) ([]webex.Room, error)
 	Messages(ctx context.Context, q webex.MessagesQuery) ([]webex.Message, error)
+	Memberships(ctx context.Context, roomID string) ([]webex.Membership, error)
 }
 
 // Config tunes a Tracker.
 type Config struct {
 	Windows     []Window         // from ParseWindows; required
-	Concurrency int              // message calls in flight at once (default 4)
+	Concurrency int              // API calls in flight at once (default 4)
+	Filter      Filter           // which rooms are watched (zero: all)
 	Now         func() time.Time // the clock (default time.Now); tests move it
 	Logger      log.Logger       // default: discard
+	// Memberships turns on member counts, read when a room's lastActivity
+	// moves or MembershipsRefresh has passed (default 1h).
+	Memberships        bool
+	MembershipsRefresh time.Duration
+	// HideTitles leaves titles out of webex_room_info (1:1 room titles are
+	// people's names).
+	HideTitles bool
+	// TokenExpiry, if set, tells when the access token expires (zero: unknown).
+	TokenExpiry func() time.Time
 }
 
 // Page sizes for /messages: a room read for the first time may have a whole
@@ -42,19 +54,26 @@ const (
 // newest message already known. Concurrent scrapes share one refresh.
 // It is the exporter's one long-lived object with mutable state.
 type Tracker struct {
-	src     Source
-	windows []Window
-	widest  time.Duration
-	workers int
-	now     func() time.Time
-	logger  log.Logger
+	src          Source
+	windows      []Window
+	widest       time.Duration
+	workers      int
+	filter       Filter
+	members      bool
+	membersEvery time.Duration
+	hideTitles   bool
+	tokenExpiry  func() time.Time
+	now          func() time.Time
+	logger       log.Logger
 
 	mu      sync.Mutex
 	rooms   map[string]*roomState
 	people  map[string]string // interned sender ids, shared by all histories
 	up      bool              // whether the last refresh listed the rooms
 	flight  *flight           // the refresh under way, if any
-	waiters int               // scrapes waiting for flight
+	account *webex.Person     // from /people/me; nil until known, and again after a 401
+
+	onWait func() // tests: called when a scrape starts waiting for another's refresh
 }
 
 // roomState is what the tracker knows of one room.
@@ -68,6 +87,11 @@ type roomState struct {
 	total        uint64     // messages seen since the tracker began watching
 	refreshed    time.Time  // last successful refresh
 	pending      bool       // a needed refresh failed or ran out of time
+	noMessages   bool       // a bot's group room: messages are not visible
+
+	members         int       // member count, when memberships are on
+	membersAt       time.Time // when members was read (zero: never)
+	membersActivity time.Time // the room's lastActivity then
 }
 
 // flight is one refresh that concurrent scrapes share.
@@ -79,20 +103,28 @@ type flight struct {
 // NewTracker returns a tracker with empty state.
 func NewTracker(src Source, cfg Config) *Tracker {
 	t := &Tracker{
-		src:     src,
-		windows: cfg.Windows,
-		widest:  widest(cfg.Windows),
-		workers: cfg.Concurrency,
-		now:     cfg.Now,
-		logger:  cfg.Logger,
-		rooms:   map[string]*roomState{},
-		people:  map[string]string{},
+		src:         src,
+		windows:     cfg.Windows,
+		widest:      widest(cfg.Windows),
+		workers:     cfg.Concurrency,
+		filter:      cfg.Filter,
+		members:     cfg.Memberships,
+		hideTitles:  cfg.HideTitles,
+		tokenExpiry: cfg.TokenExpiry,
+		now:         cfg.Now,
+		logger:      cfg.Logger,
+		rooms:       map[string]*roomState{},
+		people:      map[string]string{},
 	}
 	if t.workers <= 0 {
 		t.workers = 4
 	}
 	if t.now == nil {
 		t.now = time.Now
+	}
+	t.membersEvery = cfg.MembershipsRefresh
+	if t.membersEvery <= 0 {
+		t.membersEvery = time.Hour
 	}
 	if t.logger == nil {
 		t.logger = log.NewNopLogger()
@@ -107,13 +139,10 @@ func NewTracker(src Source, cfg Config) *Tracker {
 func (t *Tracker) Snapshot(ctx context.Context) *Snapshot {
 	t.mu.Lock()
 	if f := t.flight; f != nil {
-		t.waiters++
 		t.mu.Unlock()
-		defer func() {
-			t.mu.Lock()
-			t.waiters--
-			t.mu.Unlock()
-		}()
+		if t.onWait != nil {
+			t.onWait()
+		}
 		select {
 		case <-f.done:
 			return f.snap
@@ -136,7 +165,7 @@ func (t *Tracker) Snapshot(ctx context.Context) *Snapshot {
 	return f.snap
 }
 
-// job is one room whose messages must be read.
+// job is one room whose messages or members must be read.
 type job struct {
 	roomID       string
 	lastActivity time.Time // as listed in this refresh
@@ -147,42 +176,88 @@ type job struct {
 func (t *Tracker) refresh(ctx context.Context) *Snapshot {
 	now := t.now()
 	start := time.Now()
-	rooms, err := t.src.Rooms(ctx, webex.RoomsQuery{})
+	rooms, err := t.listRooms(ctx)
 	roomsPhase := Phase{Name: "rooms", Success: err == nil, Duration: time.Since(start)}
 	if err != nil {
 		level.Error(t.logger).Log("msg", "Listing rooms failed; serving the last known values", "err", err)
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.up = false
-		return t.snapshotLocked(now, false, []Phase{roomsPhase, {Name: "messages"}})
+		phases := []Phase{roomsPhase, {Name: "messages"}}
+		if t.members {
+			phases = append(phases, Phase{Name: "memberships"})
+		}
+		return t.snapshotLocked(now, false, phases)
 	}
 
-	jobs := t.plan(rooms, now)
-	start = time.Now()
-	failed, firstErr := t.readMessages(ctx, jobs, now)
-	msgPhase := Phase{Name: "messages", Success: failed == 0, Duration: time.Since(start)}
-	if failed > 0 {
-		level.Warn(t.logger).Log("msg", "Some rooms could not be refreshed; they keep their last values and are read first next time",
-			"rooms", failed, "of", len(jobs), "err", firstErr)
+	msgJobs, memberJobs := t.plan(rooms, now)
+	phases := []Phase{roomsPhase, t.runPhase(ctx, "messages", msgJobs, func(ctx context.Context, j job) error {
+		msgs, err := t.src.Messages(ctx, j.q)
+		if err == nil {
+			t.read(j, msgs, now)
+		}
+		return err
+	})}
+	if t.members {
+		phases = append(phases, t.runPhase(ctx, "memberships", memberJobs, func(ctx context.Context, j job) error {
+			ms, err := t.src.Memberships(ctx, j.roomID)
+			if err == nil {
+				t.setMembers(j, len(ms), now)
+			}
+			return err
+		}))
 	}
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.up = true
 	t.pruneSendersLocked()
-	return t.snapshotLocked(now, true, []Phase{roomsPhase, msgPhase})
+	return t.snapshotLocked(now, true, phases)
+}
+
+// listRooms learns the account (once, and again after a 401) and lists the
+// watched rooms. A refused token fails here, once, for the whole refresh.
+func (t *Tracker) listRooms(ctx context.Context) ([]webex.Room, error) {
+	t.mu.Lock()
+	known := t.account != nil
+	t.mu.Unlock()
+	if !known {
+		me, err := t.src.Me(ctx)
+		var rl *webex.RateLimitError
+		switch {
+		case webex.IsUnauthorized(err) || errors.As(err, &rl) || ctx.Err() != nil:
+			return nil, err
+		case err != nil:
+			level.Warn(t.logger).Log("msg", "Could not learn the account type; assuming a person", "err", err)
+		default:
+			level.Info(t.logger).Log("msg", "Webex account", "type", me.Type, "name", me.DisplayName)
+			t.mu.Lock()
+			t.account = &me
+			t.mu.Unlock()
+		}
+	}
+	rooms, err := t.src.Rooms(ctx, t.filter.query())
+	if err != nil {
+		if webex.IsUnauthorized(err) {
+			t.mu.Lock()
+			t.account = nil // the token may now be another account's
+			t.mu.Unlock()
+		}
+		return nil, err
+	}
+	return slices.DeleteFunc(rooms, func(r webex.Room) bool { return !t.filter.Keep(r) }), nil
 }
 
 // plan merges a fresh listing into the state: rooms gone from the listing
 // leave it, new rooms join it, and rooms whose lastActivity moved (and lies
-// within the widest window) become jobs, earlier leftovers and the most
-// recently active first.
-func (t *Tracker) plan(rooms []webex.Room, now time.Time) []job {
+// within the widest window) become message jobs, earlier leftovers and the
+// most recently active first. Rooms whose members are due become member jobs.
+func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs []job) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cutoff := now.Add(-t.widest)
+	bot := t.account != nil && t.account.IsBot()
 	listed := make(map[string]bool, len(rooms))
-	var jobs []job
 	for _, r := range rooms {
 		listed[r.ID] = true
 		st := t.rooms[r.ID]
@@ -195,8 +270,11 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) []job {
 		}
 		st.room = r
 		st.history = st.history.prune(cutoff.UnixMilli())
+		// Bots cannot list a group room's messages without being mentioned:
+		// the exporter does not ask, and shows no message metrics there.
+		st.noMessages = bot && r.Type == "group"
 		switch {
-		case st.read && r.LastActivity.Equal(st.readActivity):
+		case st.noMessages || (st.read && r.LastActivity.Equal(st.readActivity)):
 			st.refreshed, st.pending = now, false
 		case !r.LastActivity.After(cutoff):
 			// Nothing new can lie inside any window: no call needed.
@@ -206,7 +284,10 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) []job {
 			if len(st.newestIDs) > 0 {
 				q.StopAtID, q.PageSize = st.newestIDs[len(st.newestIDs)-1], warmPageSize
 			}
-			jobs = append(jobs, job{roomID: r.ID, lastActivity: r.LastActivity, q: q, pending: st.pending})
+			msgJobs = append(msgJobs, job{roomID: r.ID, lastActivity: r.LastActivity, q: q, pending: st.pending})
+		}
+		if t.members && (st.membersAt.IsZero() || !r.LastActivity.Equal(st.membersActivity) || now.Sub(st.membersAt) >= t.membersEvery) {
+			memberJobs = append(memberJobs, job{roomID: r.ID, lastActivity: r.LastActivity})
 		}
 	}
 	for id := range t.rooms {
@@ -214,7 +295,7 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) []job {
 			delete(t.rooms, id)
 		}
 	}
-	slices.SortFunc(jobs, func(a, b job) int {
+	slices.SortFunc(msgJobs, func(a, b job) int {
 		if a.pending != b.pending {
 			if a.pending {
 				return -1
@@ -223,18 +304,20 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) []job {
 		}
 		return b.lastActivity.Compare(a.lastActivity)
 	})
-	return jobs
+	return msgJobs, memberJobs
 }
 
-// readMessages runs the jobs with bounded concurrency until they are done,
-// ctx ends, or Webex rate-limits the account; rooms not read are marked
-// pending. It returns how many failed and the first error.
-func (t *Tracker) readMessages(ctx context.Context, jobs []job, now time.Time) (failed int, firstErr error) {
+// runPhase runs do for each job with bounded concurrency until the jobs are
+// done, ctx ends, or Webex rate-limits the account; a room whose job failed
+// or was not run is marked pending. Failures are logged once, together.
+func (t *Tracker) runPhase(ctx context.Context, name string, jobs []job, do func(context.Context, job) error) Phase {
+	start := time.Now()
 	var (
 		next    atomic.Int64
-		nFailed atomic.Int64
+		failed  atomic.Int64
 		stop    atomic.Bool
 		errOnce sync.Once
+		first   error
 		wg      sync.WaitGroup
 	)
 	for range min(t.workers, len(jobs)) {
@@ -246,31 +329,31 @@ func (t *Tracker) readMessages(ctx context.Context, jobs []job, now time.Time) (
 				if i >= len(jobs) {
 					return
 				}
-				j := jobs[i]
 				err := ctx.Err()
 				if err == nil && stop.Load() {
 					err = errRateLimitedEarlier
 				}
-				var msgs []webex.Message
 				if err == nil {
-					msgs, err = t.src.Messages(ctx, j.q)
+					err = do(ctx, jobs[i])
 				}
 				if err != nil {
 					var rl *webex.RateLimitError
 					if errors.As(err, &rl) {
 						stop.Store(true)
 					}
-					nFailed.Add(1)
-					errOnce.Do(func() { firstErr = err })
-					t.markPending(j.roomID)
-					continue
+					failed.Add(1)
+					errOnce.Do(func() { first = err })
+					t.markPending(jobs[i].roomID)
 				}
-				t.read(j, msgs, now)
 			}
 		}()
 	}
 	wg.Wait()
-	return int(nFailed.Load()), firstErr
+	if n := failed.Load(); n > 0 {
+		level.Warn(t.logger).Log("msg", "Some rooms could not be refreshed; they keep their last values and are read first next time",
+			"phase", name, "rooms", n, "of", len(jobs), "err", first)
+	}
+	return Phase{Name: name, Success: failed.Load() == 0, Duration: time.Since(start)}
 }
 
 var errRateLimitedEarlier = errors.New("not attempted: Webex rate-limited an earlier call of this refresh")
@@ -293,6 +376,15 @@ func (t *Tracker) read(j job, msgs []webex.Message, now time.Time) {
 	}
 	t.ingestLocked(st, msgs, now)
 	st.read, st.readActivity, st.refreshed, st.pending = true, j.lastActivity, now, false
+}
+
+// setMembers records a successful membership read.
+func (t *Tracker) setMembers(j job, n int, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st := t.rooms[j.roomID]; st != nil {
+		st.members, st.membersAt, st.membersActivity = n, now, j.lastActivity
+	}
 }
 
 // Ingest records messages that arrived in a room, whatever fetched them
@@ -351,11 +443,4 @@ func (t *Tracker) pruneSendersLocked() {
 	if len(t.people) > 2*len(live) {
 		t.people = live
 	}
-}
-
-// pending returns how many scrapes wait on the refresh under way (tests).
-func (t *Tracker) waiting() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.waiters
 }

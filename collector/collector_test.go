@@ -1,0 +1,309 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/webex-exporter/webex_exporter/webex/webextest"
+)
+
+// TestScrapesMatchGroundTruth follows 1,000 rooms through a cold scrape,
+// warm scrapes with new messages, a window sliding with no API call, and
+// rooms joining and leaving, comparing every sample with the fake's ground
+// truth and counting the API calls each scrape makes.
+func TestScrapesMatchGroundTruth(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 7, Rooms: 1000, Now: t0, KMSFailures: 3})
+	e := newEnv(t, org, Config{})
+	since := t0.Add(-24 * time.Hour)
+
+	// Cold: one listing page, one message read per room active in the widest window.
+	seen := coldSeen(e.srv, since)
+	active := 0
+	for _, r := range e.srv.Rooms() {
+		if r.LastActivity.After(since) {
+			active++
+		}
+	}
+	if active < 100 || active > 900 {
+		t.Fatalf("generated org has %d active rooms; the test wants a mix", active)
+	}
+	got := e.scrape(t, 30*time.Second)
+	compare(t, got, expected(t0, e.windows, truth(e.srv, seen, nil)))
+	assertCalls(t, e.srv, 1, active, 1)
+
+	// Warm: 5 minutes later, 10 rooms got messages (one of them 3) and 2
+	// rooms' lastActivity moved without a visible message.
+	now := e.clock.Add(5 * time.Minute)
+	rooms := e.srv.Rooms()
+	e.srv.ResetRequests()
+	for i, r := range rooms[:10] {
+		sender := org.People[i%len(org.People)].ID
+		n := 1
+		if i == 0 {
+			n = 3
+		}
+		for j := range n {
+			m := e.srv.PostMessage(r.ID, sender, now.Add(-time.Duration(4-j)*time.Minute))
+			seen[r.ID] = append(seen[r.ID], m)
+		}
+	}
+	e.srv.MoveActivity(rooms[10].ID, now.Add(-time.Minute))
+	e.srv.MoveActivity(rooms[11].ID, now.Add(-time.Minute))
+	got = e.scrape(t, 30*time.Second)
+	compare(t, got, expected(now, e.windows, truth(e.srv, seen, nil)))
+	assertCalls(t, e.srv, 1, 12, 0)
+
+	// Two hours on and nothing new: the 1h window slides with no message call.
+	now = e.clock.Add(2 * time.Hour)
+	e.srv.ResetRequests()
+	got = e.scrape(t, 30*time.Second)
+	compare(t, got, expected(now, e.windows, truth(e.srv, seen, nil)))
+	assertCalls(t, e.srv, 1, 0, 0)
+	if got[key("webex_room_recent_messages", "room_id", rooms[0].ID, "window", "1h")] != 0 ||
+		got[key("webex_room_recent_messages", "room_id", rooms[0].ID, "window", "24h")] < 3 {
+		t.Errorf("room 0 windows after 2h: 1h=%v 24h=%v; want 0 and at least 3",
+			got[key("webex_room_recent_messages", "room_id", rooms[0].ID, "window", "1h")],
+			got[key("webex_room_recent_messages", "room_id", rooms[0].ID, "window", "24h")])
+	}
+
+	// Rooms leave and join: the gone ones vanish from the metrics, the new one is read.
+	e.srv.ResetRequests()
+	for _, r := range rooms[:3] {
+		e.srv.RemoveRoom(r.ID)
+		delete(seen, r.ID)
+	}
+	fresh := webextest.Room{ID: webextest.MakeID("ROOM", 424242), Title: "New room", Type: "group", Created: now.Add(-time.Hour), LastActivity: now.Add(-time.Hour)}
+	e.srv.AddRoom(fresh)
+	seen[fresh.ID] = []webextest.Message{e.srv.PostMessage(fresh.ID, org.People[0].ID, now.Add(-time.Minute))}
+	got = e.scrape(t, 30*time.Second)
+	compare(t, got, expected(now, e.windows, truth(e.srv, seen, nil)))
+	assertCalls(t, e.srv, 1, 1, 0)
+	if _, ok := got[key("webex_room_messages_total", "room_id", rooms[0].ID)]; ok {
+		t.Error("a room the account left is still exported")
+	}
+}
+
+// assertCalls checks the API calls made since the last reset.
+func assertCalls(t testing.TB, srv *webextest.Server, rooms, messages, me int) {
+	t.Helper()
+	c := srv.Requests()
+	if c["rooms"] != rooms || c["messages"] != messages || c["people/me"] != me || srv.RequestsTotal() != rooms+messages+me {
+		t.Errorf("API calls: rooms=%d messages=%d people/me=%d total=%d; want rooms=%d messages=%d people/me=%d and nothing else",
+			c["rooms"], c["messages"], c["people/me"], srv.RequestsTotal(), rooms, messages, me)
+	}
+}
+
+func TestKMSFailureKeepsLastKnownTitle(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 3, Rooms: 20, Now: t0})
+	good := org.Rooms[0]
+	org.Rooms[1].KMSFailure = true // never decrypted: no title at all
+	e := newEnv(t, org, Config{})
+	got := e.scrape(t, 10*time.Second)
+	if !hasInfoTitle(got, good.ID, good.Title) {
+		t.Fatalf("room %s not exported with its title %q", good.ID, good.Title)
+	}
+	if !hasInfoTitle(got, org.Rooms[1].ID, "") {
+		t.Errorf("a room whose title never decrypted must have an empty title")
+	}
+	// Now the first room's title fails to decrypt: the last known one stays.
+	broken := good
+	broken.KMSFailure = true
+	e.srv.AddRoom(broken)
+	got = e.scrape(t, 10*time.Second)
+	if !hasInfoTitle(got, good.ID, good.Title) {
+		t.Errorf("after a kms_failure the last known title %q must stay", good.Title)
+	}
+}
+
+func hasInfoTitle(samples map[string]float64, roomID, title string) bool {
+	for k := range samples {
+		if strings.HasPrefix(k, "webex_room_info{") && strings.Contains(k, `room_id="`+roomID+`"`) {
+			return strings.Contains(k, `title="`+title+`"`)
+		}
+	}
+	return false
+}
+
+// TestRefusedToken: a 401 gives webex_up 0, a scrape that still answers,
+// and one log line naming the refusal and the trackingId, without the token.
+func TestRefusedToken(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 1, Rooms: 50, Now: t0})
+	var buf bytes.Buffer
+	e := newEnv(t, org, Config{Logger: log.NewLogfmtLogger(log.NewSyncWriter(&buf))}, webextest.WithToken("another-token"))
+	got := e.scrape(t, 10*time.Second)
+	if got[key("webex_up")] != 0 || got[key("webex_scrape_collector_success", "collector", "rooms")] != 0 {
+		t.Errorf("webex_up=%v rooms success=%v; want 0 and 0", got[key("webex_up")], got[key("webex_scrape_collector_success", "collector", "rooms")])
+	}
+	logs := buf.String()
+	if n := strings.Count(logs, "\n"); n != 1 {
+		t.Errorf("want exactly one log line, got %d:\n%s", n, logs)
+	}
+	log := e.srv.RequestLog()
+	if len(log) == 0 {
+		t.Fatal("no request reached the fake")
+	}
+	if !strings.Contains(logs, "401") || !strings.Contains(logs, "trackingId ") {
+		t.Errorf("log line does not name the refusal and its trackingId: %s", logs)
+	}
+	if strings.Contains(logs, webextest.DefaultToken) {
+		t.Errorf("the token leaked into the log: %s", logs)
+	}
+}
+
+// TestRateLimitHonouredWithinDeadline: a 429 with Retry-After 1 on the
+// listing is waited out and retried within the scrape's deadline.
+func TestRateLimitHonouredWithinDeadline(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 1, Rooms: 30, Now: t0})
+	e := newEnv(t, org, Config{})
+	e.srv.InjectFault(webextest.Fault{Endpoint: "rooms", Times: 1, Status: 429, RetryAfter: "1"})
+	got := e.scrape(t, 10*time.Second)
+	if got[key("webex_up")] != 1 {
+		t.Fatalf("webex_up = %v after a 1 s Retry-After within a 10 s deadline", got[key("webex_up")])
+	}
+	var roomsCalls []webextest.Request
+	for _, r := range e.srv.RequestLog() {
+		if strings.HasSuffix(r.Path, "/rooms") {
+			roomsCalls = append(roomsCalls, r)
+		}
+	}
+	if len(roomsCalls) != 2 || roomsCalls[0].Status != 429 || roomsCalls[1].Status != 200 {
+		t.Fatalf("listing calls %+v; want a 429 then a 200", roomsCalls)
+	}
+	if gap := roomsCalls[1].Time.Sub(roomsCalls[0].Time); gap < time.Second {
+		t.Errorf("retried after %v, before Retry-After's 1 s", gap)
+	}
+}
+
+// TestRateLimitBackOffAcrossScrapes: a 429 asking for an hour makes the
+// scrape give up at once (no waiting out its deadline) and the next scrape
+// send nothing at all, serving the last known values.
+func TestRateLimitBackOffAcrossScrapes(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 2, Rooms: 200, Now: t0})
+	e := newEnv(t, org, Config{Concurrency: 1})
+	first := e.scrape(t, 10*time.Second)
+	if first[key("webex_up")] != 1 {
+		t.Fatal("first scrape failed")
+	}
+	now := e.clock.Add(time.Minute)
+	for _, r := range e.srv.Rooms()[:5] {
+		e.srv.PostMessage(r.ID, org.People[0].ID, now.Add(-time.Second))
+	}
+	e.srv.ResetRequests()
+	e.srv.InjectFault(webextest.Fault{Endpoint: "messages", Status: 429, RetryAfter: "3600"})
+	start := time.Now()
+	got := e.scrape(t, 5*time.Second)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("scrape took %v: it waited for a Retry-After far past its deadline", took)
+	}
+	if got[key("webex_up")] != 1 || got[key("webex_rooms_pending")] != 5 || got[key("webex_scrape_collector_success", "collector", "messages")] != 0 {
+		t.Errorf("up=%v pending=%v messages success=%v; want 1, 5, 0", got[key("webex_up")], got[key("webex_rooms_pending")],
+			got[key("webex_scrape_collector_success", "collector", "messages")])
+	}
+	assertCalls(t, e.srv, 1, 1, 0) // the first message call was refused; the other four were never sent
+
+	e.srv.ResetRequests()
+	got = e.scrape(t, 5*time.Second)
+	if e.srv.RequestsTotal() != 0 {
+		t.Errorf("%d calls sent while Webex asked to wait an hour", e.srv.RequestsTotal())
+	}
+	if got[key("webex_up")] != 0 || got[key("webex_rooms", "room_type", "group")]+got[key("webex_rooms", "room_type", "direct")] != 200 {
+		t.Errorf("while paused: up=%v rooms=%v; want 0 and the 200 last known rooms", got[key("webex_up")],
+			got[key("webex_rooms", "room_type", "group")]+got[key("webex_rooms", "room_type", "direct")])
+	}
+}
+
+// TestDeadlineKeptAndConverges: with slow message calls, a scrape stops at
+// its deadline, leaves the rest pending with their last values, and later
+// scrapes finish the work, pending rooms first, until the values are exact.
+func TestDeadlineKeptAndConverges(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 5, Rooms: 300, Now: t0, ActiveFraction: 0.3})
+	e := newEnv(t, org, Config{Concurrency: 2})
+	seen := coldSeen(e.srv, t0.Add(-24*time.Hour))
+	e.srv.SetLatency(50 * time.Millisecond)
+	const deadline = 600 * time.Millisecond
+	var pendingBefore float64
+	for i := 0; ; i++ {
+		if i == 10 {
+			t.Fatal("not converged after 10 scrapes")
+		}
+		start := time.Now()
+		got := e.scrape(t, deadline)
+		if took := time.Since(start); took > deadline+200*time.Millisecond {
+			t.Errorf("scrape %d took %v, past its %v deadline", i, took, deadline)
+		}
+		pending := got[key("webex_rooms_pending")]
+		if i == 0 && pending == 0 {
+			t.Fatal("the first scrape read every room: the test needs a deadline that cuts it short")
+		}
+		if i > 0 && pending >= pendingBefore && pending > 0 {
+			t.Fatalf("scrape %d: %v rooms pending, no progress from %v", i, pending, pendingBefore)
+		}
+		if pending == 0 {
+			compare(t, got, expected(t0, e.windows, truth(e.srv, seen, nil)))
+			return
+		}
+		pendingBefore = pending
+	}
+}
+
+// TestConcurrentScrapesShareOneRefresh: ten scrapes at once make the API
+// calls of one.
+func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 9, Rooms: 500, Now: t0})
+	e := newEnv(t, org, Config{})
+	waiting := make(chan struct{}, 10)
+	e.tracker.onWait = func() { waiting <- struct{}{} }
+	release := e.srv.Hold("rooms")
+
+	var wg sync.WaitGroup
+	results := make([]map[string]float64, 10)
+	scrape := func(i int) {
+		defer wg.Done()
+		results[i] = e.scrape(t, 30*time.Second)
+	}
+	wg.Add(10)
+	go scrape(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.srv.WaitRequests("rooms", 1, ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < 10; i++ {
+		go scrape(i)
+	}
+	for range 9 {
+		<-waiting
+	}
+	release()
+	wg.Wait()
+
+	active := 0
+	for _, r := range e.srv.Rooms() {
+		if r.LastActivity.After(t0.Add(-24 * time.Hour)) {
+			active++
+		}
+	}
+	assertCalls(t, e.srv, 1, active, 1)
+	for i := 1; i < 10; i++ {
+		compare(t, results[i], results[0])
+	}
+}
+
+func TestLint(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 4, Rooms: 40, Now: t0})
+	e := newEnv(t, org, Config{})
+	problems, err := testutil.CollectAndLint(New(context.Background(), e.tracker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}

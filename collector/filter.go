@@ -1,0 +1,76 @@
+package collector
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+
+	"github.com/webex-exporter/webex_exporter/webex"
+)
+
+// Filter chooses the rooms the exporter watches. Rooms it leaves out cost no
+// message calls and appear in no metric. The zero Filter keeps every room.
+type Filter struct {
+	Types   []string       // "group", "direct"; empty: both
+	TeamIDs []string       // empty: any team, or none
+	RoomIDs []string       // empty: any room
+	Include *regexp.Regexp // on the title; nil: any
+	Exclude *regexp.Regexp // on the title; nil: none
+}
+
+// NewFilter builds a Filter; include and exclude are RE2 expressions that
+// must match the whole title, as in Prometheus' relabelling ("" for none).
+func NewFilter(types, teamIDs, roomIDs []string, include, exclude string) (Filter, error) {
+	f := Filter{Types: types, TeamIDs: teamIDs, RoomIDs: roomIDs}
+	for _, t := range types {
+		if t != "group" && t != "direct" {
+			return Filter{}, fmt.Errorf("room type %q: want group or direct", t)
+		}
+	}
+	var err error
+	if f.Include, err = anchored(include); err != nil {
+		return Filter{}, fmt.Errorf("room include %q: %w", include, err)
+	}
+	if f.Exclude, err = anchored(exclude); err != nil {
+		return Filter{}, fmt.Errorf("room exclude %q: %w", exclude, err)
+	}
+	return f, nil
+}
+
+func anchored(expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	return regexp.Compile("^(?:" + expr + ")$")
+}
+
+// Keep reports whether the room is watched. A room whose title is unknown
+// (it never decrypted) cannot match an include expression.
+func (f Filter) Keep(r webex.Room) bool {
+	switch {
+	case len(f.Types) > 0 && !slices.Contains(f.Types, r.Type):
+		return false
+	case len(f.TeamIDs) > 0 && !slices.Contains(f.TeamIDs, r.TeamID):
+		return false
+	case len(f.RoomIDs) > 0 && !slices.Contains(f.RoomIDs, r.ID):
+		return false
+	case f.Include != nil && (r.Title == "" || !f.Include.MatchString(r.Title)):
+		return false
+	case f.Exclude != nil && r.Title != "" && f.Exclude.MatchString(r.Title):
+		return false
+	}
+	return true
+}
+
+// query is the listing request: with one room type or one team, Webex
+// filters on its side and the listing takes fewer pages.
+func (f Filter) query() webex.RoomsQuery {
+	var q webex.RoomsQuery
+	if len(f.Types) == 1 {
+		q.Type = f.Types[0]
+	}
+	if len(f.TeamIDs) == 1 {
+		q.TeamID = f.TeamIDs[0]
+	}
+	return q
+}

@@ -1,0 +1,318 @@
+package webex_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/webex-exporter/webex_exporter/webex"
+	"github.com/webex-exporter/webex_exporter/webex/webextest"
+)
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func newClient(t *testing.T, srv *webextest.Server, tokens webex.TokenSource) *webex.Client {
+	t.Helper()
+	if tokens == nil {
+		tokens = webex.StaticToken(webextest.DefaultToken)
+	}
+	c, err := webex.New(webex.Options{BaseURL: srv.URL, Token: tokens, UserAgent: "webex_exporter/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// recorder is a server that must never be called: it records what reaches it.
+type recorder struct {
+	*httptest.Server
+	mu    sync.Mutex
+	auths []string
+}
+
+func newRecorder(t *testing.T) *recorder {
+	r := &recorder{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.auths = append(r.auths, req.Header.Get("Authorization"))
+		r.mu.Unlock()
+		w.Write([]byte(`{"items":[]}`))
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *recorder) calls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.auths)
+}
+
+func TestRoomsPagingMatchesGroundTruth(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 11, Rooms: 25, Now: t0, KMSFailures: 1})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	// The first answer is an empty page that still links to the real first page.
+	srv.InjectFault(webextest.Fault{Endpoint: "rooms", Times: 1, EmptyPage: true})
+	c := newClient(t, srv, nil)
+
+	rooms, err := c.Rooms(ctx(t), webex.RoomsQuery{PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Requests()["rooms"]; got != 4 {
+		t.Errorf("%d listing calls; want 4 (an empty page, then 3 pages of 10)", got)
+	}
+	want := map[string]webextest.Room{}
+	for _, r := range srv.Rooms() {
+		want[r.ID] = r
+	}
+	if len(rooms) != len(want) {
+		t.Fatalf("got %d rooms, want %d", len(rooms), len(want))
+	}
+	kms := 0
+	for _, r := range rooms {
+		w, ok := want[r.ID]
+		if !ok {
+			t.Fatalf("room %s listed twice or unknown", r.ID)
+		}
+		delete(want, r.ID)
+		wantTitle := w.Title
+		if w.KMSFailure {
+			kms++
+			wantTitle = ""
+			if !r.TitleUnavailable {
+				t.Errorf("kms_failure room %s not flagged", r.ID)
+			}
+		}
+		if r.Title != wantTitle || r.Type != w.Type || r.TeamID != w.TeamID || r.IsLocked != w.IsLocked ||
+			!r.Created.Equal(w.Created) || !r.LastActivity.Equal(w.LastActivity) {
+			t.Errorf("room %s decoded as %+v; ground truth %+v", r.ID, r, w)
+		}
+	}
+	if kms != 1 {
+		t.Errorf("%d kms_failure rooms, want 1", kms)
+	}
+	for _, r := range srv.RequestLog() {
+		if r.Authorization != "Bearer "+webextest.DefaultToken {
+			t.Errorf("request %s sent Authorization %q", r.Path, r.Authorization)
+		}
+	}
+}
+
+func TestNextLinkToAnotherHostIsRefused(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 1, Rooms: 5, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	other := newRecorder(t)
+	srv.InjectFault(webextest.Fault{Endpoint: "rooms", LinkHost: other.URL + "/v1"})
+	_, err := newClient(t, srv, nil).Rooms(ctx(t), webex.RoomsQuery{})
+	var pe *webex.PagingError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "foreign host") {
+		t.Fatalf("err = %v; want a PagingError for a foreign host", err)
+	}
+	if calls := other.calls(); len(calls) != 0 {
+		t.Errorf("the other host received %d requests (Authorization %q)", len(calls), calls)
+	}
+}
+
+func TestRedirectToAnotherHostIsRefused(t *testing.T) {
+	other := newRecorder(t)
+	redirector := httptest.NewServer(http.RedirectHandler(other.URL+"/v1/rooms", http.StatusFound))
+	defer redirector.Close()
+	c, err := webex.New(webex.Options{BaseURL: redirector.URL + "/v1", Token: webex.StaticToken("secret-marker")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Rooms(ctx(t), webex.RoomsQuery{})
+	if err == nil || strings.Contains(err.Error(), "secret-marker") {
+		t.Fatalf("err = %v; want a refusal that does not contain the token", err)
+	}
+	if calls := other.calls(); len(calls) != 0 {
+		t.Errorf("the redirect target received %d requests (Authorization %q)", len(calls), calls)
+	}
+}
+
+func TestLinkLoopIsRefused(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 1, Rooms: 5, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	srv.InjectFault(webextest.Fault{Endpoint: "rooms", LinkLoop: true})
+	_, err := newClient(t, srv, nil).Rooms(ctx(t), webex.RoomsQuery{})
+	var pe *webex.PagingError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "loop") {
+		t.Fatalf("err = %v; want a PagingError for a loop", err)
+	}
+	if n := srv.Requests()["rooms"]; n != 1 {
+		t.Errorf("%d listing calls; the loop should be seen after the first", n)
+	}
+}
+
+func TestMessagesNewestFirstWithStops(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 2, Rooms: 3, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	room := srv.Rooms()[0]
+	var posted []webextest.Message
+	for i := range 120 {
+		posted = append(posted, srv.PostMessage(room.ID, org.People[i%5].ID, t0.Add(time.Duration(i)*time.Minute)))
+	}
+	c := newClient(t, srv, nil)
+
+	// Everything since the first posted message: 3 pages of 50, newest first.
+	srv.ResetRequests()
+	msgs, err := c.Messages(ctx(t), webex.MessagesQuery{RoomID: room.ID, Since: t0, PageSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 120 || srv.Requests()["messages"] != 3 {
+		t.Fatalf("got %d messages in %d calls; want 120 in 3", len(msgs), srv.Requests()["messages"])
+	}
+	for i, m := range msgs {
+		w := posted[len(posted)-1-i]
+		if m.ID != w.ID || !m.Created.Equal(w.Created) || m.PersonID != w.PersonID || m.RoomID != room.ID {
+			t.Fatalf("message %d = %+v; want %+v", i, m, w)
+		}
+	}
+
+	// Up to a known message: only the newer ones, one call.
+	srv.ResetRequests()
+	msgs, err = c.Messages(ctx(t), webex.MessagesQuery{RoomID: room.ID, StopAtID: posted[116].ID, PageSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 3 || msgs[0].ID != posted[119].ID || srv.Requests()["messages"] != 1 {
+		t.Errorf("stop at id: %d messages in %d calls; want the 3 newer in 1", len(msgs), srv.Requests()["messages"])
+	}
+
+	// Since a time: only what was created at or after it.
+	msgs, err = c.Messages(ctx(t), webex.MessagesQuery{RoomID: room.ID, Since: posted[100].Created, PageSize: 50})
+	if err != nil || len(msgs) != 20 {
+		t.Errorf("since: %d messages, err %v; want 20", len(msgs), err)
+	}
+}
+
+func TestAPIErrorsAreTyped(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 3, Rooms: 3, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	c := newClient(t, srv, nil)
+
+	_, err := c.Messages(ctx(t), webex.MessagesQuery{RoomID: webextest.MakeID("ROOM", 999)})
+	var ae *webex.APIError
+	if !errors.As(err, &ae) || !webex.IsNotFound(err) || ae.TrackingID == "" || ae.Endpoint != "messages" {
+		t.Errorf("unknown room: err = %#v; want a 404 APIError with a trackingId", err)
+	}
+
+	srv.InjectFault(webextest.Fault{Endpoint: "rooms", Times: 1, Status: 503})
+	_, err = c.Rooms(ctx(t), webex.RoomsQuery{})
+	if webex.StatusCode(err) != 503 {
+		t.Errorf("503: err = %v", err)
+	}
+
+	srv.InjectFault(webextest.Fault{Endpoint: "rooms", Times: 1, Malformed: true})
+	_, err = c.Rooms(ctx(t), webex.RoomsQuery{})
+	var de *webex.DecodeError
+	if !errors.As(err, &de) {
+		t.Errorf("malformed JSON: err = %v; want a DecodeError", err)
+	}
+
+	srv.InjectFault(webextest.Fault{Endpoint: "rooms", Times: 1, HugeBody: 50 << 20})
+	_, err = c.Rooms(ctx(t), webex.RoomsQuery{})
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("50 MB body: err = %v; want a size-limit DecodeError", err)
+	}
+}
+
+func TestRateLimitPastDeadlineFailsFast(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 3, Rooms: 3, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	for _, ra := range []string{"3600", "rand(30),add(30)", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)} {
+		c := newClient(t, srv, nil) // each with its own, open gate
+		srv.InjectFault(webextest.Fault{Endpoint: "people/me", Times: 1, Status: 429, RetryAfter: ra})
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		start := time.Now()
+		_, err := c.Me(cctx)
+		cancel()
+		var rl *webex.RateLimitError
+		if !errors.As(err, &rl) || rl.RetryAfter < 30*time.Second {
+			t.Errorf("Retry-After %q: err = %v; want a RateLimitError of at least 30 s", ra, err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("Retry-After %q: took %v; it should give up at once", ra, took)
+		}
+		if until := c.PausedUntil(); until.Before(time.Now().Add(25 * time.Second)) {
+			t.Errorf("Retry-After %q: gate open at %v", ra, until)
+		}
+	}
+}
+
+func TestMeReportsAccountType(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 3, Rooms: 1, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	srv.SetMe(webextest.Person{ID: webextest.MakeID("PEOPLE", 1), Email: "bot@webex.bot", DisplayName: "Bot", Type: "bot"})
+	me, err := newClient(t, srv, nil).Me(ctx(t))
+	if err != nil || !me.IsBot() || me.DisplayName != "Bot" || len(me.Emails) != 1 {
+		t.Errorf("Me = %+v, %v; want the bot", me, err)
+	}
+}
+
+// TestTokenFileRotation: a rewritten token file is used by the next call,
+// and a 401 re-reads it once within the same call.
+func TestTokenFileRotation(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 3, Rooms: 2, Now: t0})
+	srv := webextest.NewServer(org, webextest.WithToken("first-token"))
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("first-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ft, err := webex.NewFileToken(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, srv, ft)
+	if _, err := c.Me(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Rotate: Webex now wants the second token, and the file holds it. The
+	// file's size changes, so the next call reads it whatever the mtime granularity.
+	srv.SetToken("second-token-longer")
+	if err := os.WriteFile(path, []byte("second-token-longer\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetRequests()
+	if _, err := c.Me(ctx(t)); err != nil {
+		t.Fatalf("after rotation: %v", err)
+	}
+	if n := srv.RequestsTotal(); n != 1 {
+		t.Errorf("%d calls after rotation; the changed file should be read before the call", n)
+	}
+
+	// A refused token that the file still holds: one retry at most, then the 401.
+	srv.SetToken("third-token")
+	srv.ResetRequests()
+	_, err = c.Me(ctx(t))
+	if !webex.IsUnauthorized(err) || srv.RequestsTotal() != 1 {
+		t.Errorf("err = %v after %d calls; want a 401 after one call (the file did not change)", err, srv.RequestsTotal())
+	}
+	if strings.Contains(err.Error(), "second-token") {
+		t.Errorf("the token leaked into the error: %v", err)
+	}
+}
