@@ -307,3 +307,27 @@ func TestLint(t *testing.T) {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
 }
+
+// TestSteadyStateCalls: with 2,500 rooms a warm scrape costs exactly
+// ceil(2500/1000) listing pages plus one call per room whose lastActivity moved.
+func TestSteadyStateCalls(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 8, Rooms: 2500, Now: t0})
+	e := newEnv(t, org, Config{})
+	e.scrape(t, 30*time.Second)
+	for round := range 3 {
+		now := e.clock.Add(time.Minute)
+		e.srv.ResetRequests()
+		moved := 0
+		for i, r := range e.srv.Rooms() {
+			if i%100 == round {
+				e.srv.PostMessage(r.ID, org.People[0].ID, now.Add(-time.Second))
+				moved++
+			}
+		}
+		got := e.scrape(t, 30*time.Second)
+		assertCalls(t, e.srv, 3, moved, 0)
+		if got[key("webex_rooms_pending")] != 0 || got[key("webex_up")] != 1 {
+			t.Fatalf("round %d: pending=%v up=%v", round, got[key("webex_rooms_pending")], got[key("webex_up")])
+		}
+	}
+}
