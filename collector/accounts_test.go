@@ -73,7 +73,9 @@ func TestFilters(t *testing.T) {
 		{"include", func() (Filter, error) { return NewFilter(nil, nil, nil, regexp.QuoteMeta(oneTitle), "") },
 			func(r webextest.Room) bool { return r.Title == oneTitle }},
 		{"exclude", func() (Filter, error) { return NewFilter([]string{"group"}, nil, nil, "", "(?i).*a.*") },
-			func(r webextest.Room) bool { return r.Type == "group" && !strings.Contains(strings.ToLower(r.Title), "a") }},
+			func(r webextest.Room) bool {
+				return r.Type == "group" && !strings.Contains(strings.ToLower(r.Title), "a")
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

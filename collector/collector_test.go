@@ -272,7 +272,7 @@ func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 	go scrape(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.srv.WaitRequests("rooms", 1, ctx); err != nil {
+	if err := e.srv.WaitRequests(ctx, "rooms", 1); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i < 10; i++ {

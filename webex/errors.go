@@ -63,7 +63,9 @@ type DecodeError struct {
 	Err      error
 }
 
-func (e *DecodeError) Error() string { return fmt.Sprintf("webex %s: decoding answer: %v", e.Endpoint, e.Err) }
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("webex %s: decoding answer: %v", e.Endpoint, e.Err)
+}
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // StatusCode returns the HTTP status of an API error in err's chain, or 0.

@@ -1,0 +1,347 @@
+// Command webex_exporter exports Cisco Webex room activity to Prometheus.
+//
+// main.go wires flags, logging, the token source, the Webex client, the
+// tracker and the HTTP server; how a metric is computed lives in collector/.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	slgokit "github.com/tjhop/slog-gokit"
+
+	"github.com/webex-exporter/webex_exporter/collector"
+	"github.com/webex-exporter/webex_exporter/webex"
+	"github.com/webex-exporter/webex_exporter/webex/webextest"
+)
+
+const (
+	exporterName   = "webex_exporter"
+	defaultAddress = ":10270"
+	tokenEnv       = "WEBEX_TOKEN"
+)
+
+// config is everything the flags say.
+type config struct {
+	apiURL        string
+	tokenFile     string
+	oauthClientID string
+	oauthSecret   string // file
+	oauthRefresh  string // file
+	concurrency   int
+	filter        collector.Filter
+	titles        bool
+	members       bool
+	membersEvery  time.Duration
+	windows       []collector.Window
+	telemetryPath string
+	scrapeTimeout time.Duration
+	timeoutOffset time.Duration
+	maxRequests   int
+	demo          bool
+	web           *web.FlagConfig
+	log           promslog.Config
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", exporterName, err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags reads args into a config; invalid values are errors that name the flag.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	app := kingpin.New(exporterName, "Prometheus exporter for Cisco Webex room activity.")
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	cfg := &config{}
+	app.Flag("webex.api-url", "Base URL of the Webex API.").Default(webex.DefaultBaseURL).StringVar(&cfg.apiURL)
+	app.Flag("webex.token-file", "File holding the Webex access token; re-read when it changes. Otherwise the token comes from the "+tokenEnv+" environment variable.").
+		PlaceHolder("FILE").StringVar(&cfg.tokenFile)
+	app.Flag("webex.oauth.client-id", "OAuth integration: client id (with the two files below, instead of a token).").StringVar(&cfg.oauthClientID)
+	app.Flag("webex.oauth.client-secret-file", "OAuth integration: file holding the client secret.").PlaceHolder("FILE").StringVar(&cfg.oauthSecret)
+	app.Flag("webex.oauth.refresh-token-file", "OAuth integration: file holding the refresh token; rewritten when Webex rotates it.").
+		PlaceHolder("FILE").StringVar(&cfg.oauthRefresh)
+	app.Flag("webex.concurrency", "API calls in flight at once.").Default("4").IntVar(&cfg.concurrency)
+	roomTypes := app.Flag("webex.room-type", "Watch only rooms of this type (group or direct); repeatable. Default: both.").Enums("group", "direct")
+	teamIDs := app.Flag("webex.team-id", "Watch only rooms of this team; repeatable.").Strings()
+	roomIDs := app.Flag("webex.room-id", "Watch only this room; repeatable.").Strings()
+	include := app.Flag("webex.room-include", "Watch only rooms whose whole title matches this RE2 expression.").String()
+	exclude := app.Flag("webex.room-exclude", "Do not watch rooms whose whole title matches this RE2 expression.").String()
+	app.Flag("webex.room-titles", "Put room titles in webex_room_info (--no-webex.room-titles leaves them out: 1:1 room titles are people's names).").
+		Default("true").BoolVar(&cfg.titles)
+	app.Flag("collector.memberships", "Export webex_room_members (one call per room when its lastActivity moves or the refresh interval passes).").
+		BoolVar(&cfg.members)
+	app.Flag("collector.memberships.refresh", "Re-read a room's members at least this often.").Default("1h").DurationVar(&cfg.membersEvery)
+	windows := app.Flag("collector.messages.windows", "Trailing windows for webex_room_recent_messages and webex_room_recent_senders, comma-separated.").
+		Default("1h,24h").String()
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&cfg.telemetryPath)
+	app.Flag("web.scrape-timeout", "Time a scrape may take when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header.").
+		Default("10s").DurationVar(&cfg.scrapeTimeout)
+	app.Flag("web.timeout-offset", "Subtracted from the scrape timeout, to leave time to answer.").Default("0.5s").DurationVar(&cfg.timeoutOffset)
+	app.Flag("web.max-requests", "Maximum concurrent scrapes of the metrics path; more get 503. 0 disables the limit.").
+		Default("40").IntVar(&cfg.maxRequests)
+	app.Flag("demo", "Serve a simulated Webex organisation in-process: no token, no network.").BoolVar(&cfg.demo)
+	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
+	promslogflag.AddFlags(app, &cfg.log)
+
+	if _, err := app.Parse(args); err != nil {
+		return nil, err
+	}
+	var err error
+	if cfg.windows, err = collector.ParseWindows(*windows); err != nil {
+		return nil, fmt.Errorf("--collector.messages.windows: %w", err)
+	}
+	if cfg.filter, err = collector.NewFilter(*roomTypes, *teamIDs, *roomIDs, *include, *exclude); err != nil {
+		return nil, fmt.Errorf("room filter: %w", err)
+	}
+	oauth := cfg.oauthClientID != "" || cfg.oauthSecret != "" || cfg.oauthRefresh != ""
+	switch {
+	case oauth && (cfg.oauthClientID == "" || cfg.oauthSecret == "" || cfg.oauthRefresh == ""):
+		return nil, errors.New("OAuth needs all of --webex.oauth.client-id, --webex.oauth.client-secret-file and --webex.oauth.refresh-token-file")
+	case oauth && cfg.tokenFile != "":
+		return nil, errors.New("--webex.token-file and --webex.oauth.* are alternatives: give one")
+	case cfg.membersEvery <= 0:
+		return nil, fmt.Errorf("--collector.memberships.refresh=%s: want a positive duration", cfg.membersEvery)
+	}
+	switch {
+	case cfg.concurrency < 1 || cfg.concurrency > 64:
+		return nil, fmt.Errorf("--webex.concurrency=%d: want 1 to 64", cfg.concurrency)
+	case cfg.scrapeTimeout <= 0:
+		return nil, fmt.Errorf("--web.scrape-timeout=%s: want a positive duration", cfg.scrapeTimeout)
+	case cfg.timeoutOffset < 0 || cfg.timeoutOffset >= cfg.scrapeTimeout:
+		return nil, fmt.Errorf("--web.timeout-offset=%s: want at least 0 and less than --web.scrape-timeout", cfg.timeoutOffset)
+	case cfg.maxRequests < 0:
+		return nil, fmt.Errorf("--web.max-requests=%d: want 0 or more", cfg.maxRequests)
+	case len(cfg.telemetryPath) == 0 || cfg.telemetryPath[0] != '/':
+		return nil, fmt.Errorf("--web.telemetry-path=%q: want a path starting with /", cfg.telemetryPath)
+	}
+	return cfg, nil
+}
+
+// newLogger returns the exporter's go-kit logger as the log flags ask.
+func newLogger(cfg promslog.Config, w io.Writer) log.Logger {
+	sw := log.NewSyncWriter(w)
+	var l log.Logger
+	if cfg.Format.String() == "json" {
+		l = log.NewJSONLogger(sw)
+	} else {
+		l = log.NewLogfmtLogger(sw)
+	}
+	l = level.NewFilter(l, level.Allow(level.ParseDefault(cfg.Level.String(), level.InfoValue())))
+	return log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+}
+
+// tokenSource chooses where the token comes from: an OAuth integration, the
+// token file, else the environment.
+func tokenSource(cfg *config, logger log.Logger, observe func(webex.RequestInfo)) (webex.TokenSource, error) {
+	switch {
+	case cfg.oauthClientID != "":
+		warnIfShared(logger, cfg.oauthSecret, cfg.oauthRefresh)
+		secret, err := os.ReadFile(cfg.oauthSecret)
+		if err != nil {
+			return nil, fmt.Errorf("--webex.oauth.client-secret-file: %w", err)
+		}
+		ot, err := webex.NewOAuthToken(webex.OAuthOptions{
+			BaseURL:          cfg.apiURL,
+			ClientID:         cfg.oauthClientID,
+			ClientSecret:     strings.TrimSpace(string(secret)),
+			RefreshTokenFile: cfg.oauthRefresh,
+			Observe:          observe,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("--webex.oauth.*: %w", err)
+		}
+		return ot, nil
+	case cfg.tokenFile != "":
+		warnIfShared(logger, cfg.tokenFile)
+		ft, err := webex.NewFileToken(cfg.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--webex.token-file: %w", err)
+		}
+		return ft, nil
+	case os.Getenv(tokenEnv) != "":
+		return webex.StaticToken(os.Getenv(tokenEnv)), nil
+	}
+	return nil, fmt.Errorf("no Webex token: set %s, --webex.token-file or --webex.oauth.* (or try --demo)", tokenEnv)
+}
+
+// warnIfShared warns about secret files other users can read.
+func warnIfShared(logger log.Logger, paths ...string) {
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			level.Warn(logger).Log("msg", "Secret file is accessible to other users; chmod 600 it", "file", p, "mode", fi.Mode().Perm())
+		}
+	}
+}
+
+// startDemo serves a simulated organisation whose rooms keep receiving
+// messages, and points cfg at it: the demo runs the same client and
+// collector code as production.
+func startDemo(ctx context.Context, cfg *config) (webex.TokenSource, func()) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 1, Rooms: 300, Now: time.Now(), QuietRooms: 6})
+	srv := webextest.NewServer(org)
+	cfg.apiURL = srv.URL
+	simCtx, cancel := context.WithCancel(ctx)
+	go srv.Simulate(simCtx, time.Second, rand.New(rand.NewPCG(1, 2)))
+	return webex.StaticToken(webextest.DefaultToken), func() { cancel(); srv.Close() }
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.log, stderr)
+	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
+
+	exporterReg := prometheus.NewRegistry()
+	exporterReg.MustRegister(
+		versioncollector.NewCollector(exporterName),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	api := collector.NewAPIRequests(exporterReg)
+
+	var tokens webex.TokenSource
+	if cfg.demo {
+		var stopDemo func()
+		tokens, stopDemo = startDemo(ctx, cfg)
+		defer stopDemo()
+		level.Info(logger).Log("msg", "Demo mode: serving a simulated Webex organisation", "api_url", cfg.apiURL)
+	} else if tokens, err = tokenSource(cfg, logger, api.Observe); err != nil {
+		return err
+	}
+	var tokenExpiry func() time.Time
+	if ot, ok := tokens.(*webex.OAuthToken); ok {
+		tokenExpiry = ot.Expiry
+	}
+	client, err := webex.New(webex.Options{
+		BaseURL:   cfg.apiURL,
+		Token:     tokens,
+		UserAgent: version.ComponentUserAgent(exporterName),
+		Observe:   api.Observe,
+	})
+	if err != nil {
+		return fmt.Errorf("--webex.api-url: %w", err)
+	}
+	tracker := collector.NewTracker(client, collector.Config{
+		Windows:            cfg.windows,
+		Concurrency:        cfg.concurrency,
+		Filter:             cfg.filter,
+		Logger:             logger,
+		Memberships:        cfg.members,
+		MembershipsRefresh: cfg.membersEvery,
+		HideTitles:         !cfg.titles,
+		TokenExpiry:        tokenExpiry,
+	})
+
+	slogger := slog.New(slgokit.NewGoKitHandler(logger, cfg.log.Level))
+	mux := http.NewServeMux()
+	mux.Handle(cfg.telemetryPath, limitRequests(cfg.maxRequests, metricsHandler(cfg, tracker, exporterReg, logger)))
+	if cfg.telemetryPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "Webex Exporter",
+			Description: "Prometheus exporter for Cisco Webex room activity",
+			Version:     version.Info(),
+			Links:       []web.LandingLinks{{Address: cfg.telemetryPath, Text: "Metrics"}},
+		})
+		if err != nil {
+			return fmt.Errorf("landing page: %w", err)
+		}
+		mux.Handle("/", landing)
+	}
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdownCtx) //nolint:errcheck // exiting anyway
+	}()
+	if err := web.ListenAndServe(srv, cfg.web, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// metricsHandler serves one scrape: a fresh registry holding a collector
+// bound to the scrape's deadline, gathered with the exporter's own metrics.
+func metricsHandler(cfg *config, tracker *collector.Tracker, exporterReg *prometheus.Registry, logger log.Logger) http.Handler {
+	errLog := promhttpLogger{level.Error(logger)}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), scrapeDeadline(r.Header, cfg.scrapeTimeout, cfg.timeoutOffset))
+		defer cancel()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collector.New(ctx, tracker))
+		promhttp.HandlerFor(prometheus.Gatherers{exporterReg, reg}, promhttp.HandlerOpts{
+			ErrorLog:      errLog,
+			ErrorHandling: promhttp.ContinueOnError,
+		}).ServeHTTP(w, r)
+	})
+}
+
+// scrapeDeadline is the time a scrape may take: Prometheus'
+// X-Prometheus-Scrape-Timeout-Seconds header (or the default) less the offset.
+func scrapeDeadline(h http.Header, def, offset time.Duration) time.Duration {
+	timeout := def
+	if v := h.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 && secs < 24*3600 {
+			timeout = time.Duration(secs * float64(time.Second))
+		}
+	}
+	if timeout > offset {
+		timeout -= offset
+	}
+	return timeout
+}
+
+// limitRequests answers 503 once max requests are in flight (0: no limit).
+func limitRequests(max int, next http.Handler) http.Handler {
+	if max <= 0 {
+		return next
+	}
+	slots := make(chan struct{}, max)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+		default:
+			http.Error(w, fmt.Sprintf("too many concurrent scrapes (limit %d)", max), http.StatusServiceUnavailable)
+		}
+	})
+}
+
+// promhttpLogger adapts a go-kit logger to promhttp's Println interface.
+type promhttpLogger struct{ l log.Logger }
+
+func (p promhttpLogger) Println(v ...any) { p.l.Log("msg", fmt.Sprint(v...)) }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of webex_exporter: the one command README.md and CI use.
+# Needs Go; installs Debian's prometheus package (prometheus, promtool) when missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  echo "== installing Debian's prometheus package (for promtool and the end-to-end test)"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus >/dev/null
+fi
+
+echo "== gofmt, go vet, go mod tidy"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+[ -z "$unformatted" ] || { echo "gofmt would change: $unformatted"; exit 1; }
+go vet ./...
+go vet -tags e2e ./e2e/
+go mod tidy -diff
+
+echo "== the Dockerfile's build"
+CGO_ENABLED=0 go build -trimpath -o /dev/null .
+
+echo "== rules"
+promtool check config examples/prometheus/prometheus.yml
+promtool check rules examples/prometheus/rules.yml
+promtool test rules examples/prometheus/rules_test.yml
+
+echo "== unit and integration tests"
+go test -race -count=1 ./...
+
+echo "== end to end: the exporter in --demo scraped by a real Prometheus"
+go test -tags e2e -count=1 ./e2e/
+
+echo "== fuzzing (a short, fixed time per target)"
+for target in $(go test -list '^Fuzz' ./webex/ | grep '^Fuzz'); do
+  go test -run '^$' -fuzz "^${target}\$" -fuzztime 10s ./webex/
+done
