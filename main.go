@@ -147,7 +147,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return cfg, nil
 }
 
-// newLogger returns the exporter's go-kit logger as the log flags ask.
+// newLogger returns a go-kit logger as the log flags ask, without the
+// timestamp and caller that the exporter's own logger adds (the slog bridge
+// for exporter-toolkit adds its own).
 func newLogger(cfg promslog.Config, w io.Writer) log.Logger {
 	sw := log.NewSyncWriter(w)
 	var l log.Logger
@@ -156,8 +158,7 @@ func newLogger(cfg promslog.Config, w io.Writer) log.Logger {
 	} else {
 		l = log.NewLogfmtLogger(sw)
 	}
-	l = level.NewFilter(l, level.Allow(level.ParseDefault(cfg.Level.String(), level.InfoValue())))
-	return log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	return level.NewFilter(l, level.Allow(level.ParseDefault(cfg.Level.String(), level.InfoValue())))
 }
 
 // tokenSource chooses where the token comes from: an OAuth integration, the
@@ -220,7 +221,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg.log, stderr)
+	base := newLogger(cfg.log, stderr)
+	logger := log.With(base, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
 	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 
 	exporterReg := prometheus.NewRegistry()
@@ -264,7 +266,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		TokenExpiry:        tokenExpiry,
 	})
 
-	slogger := slog.New(slgokit.NewGoKitHandler(logger, cfg.log.Level))
+	slogger := slog.New(slgokit.NewGoKitHandler(base, cfg.log.Level))
 	mux := http.NewServeMux()
 	mux.Handle(cfg.telemetryPath, limitRequests(cfg.maxRequests, metricsHandler(cfg, tracker, exporterReg, logger)))
 	if cfg.telemetryPath != "/" {
@@ -302,7 +304,9 @@ func metricsHandler(cfg *config, tracker *collector.Tracker, exporterReg *promet
 		defer cancel()
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collector.New(ctx, tracker))
-		promhttp.HandlerFor(prometheus.Gatherers{exporterReg, reg}, promhttp.HandlerOpts{
+		// The scrape's own registry first: its collection makes the API
+		// calls that webex_api_requests_total (in exporterReg) then shows.
+		promhttp.HandlerFor(prometheus.Gatherers{reg, exporterReg}, promhttp.HandlerOpts{
 			ErrorLog:      errLog,
 			ErrorHandling: promhttp.ContinueOnError,
 		}).ServeHTTP(w, r)
