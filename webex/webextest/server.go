@@ -2,6 +2,7 @@ package webextest
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -22,9 +23,10 @@ const maxLog = 100_000
 type Option func(*config)
 
 type config struct {
-	token   string
-	latency time.Duration
-	tls     bool
+	token    string
+	latency  time.Duration
+	tls      bool
+	listener net.Listener
 }
 
 // WithToken sets the accepted bearer token.
@@ -32,6 +34,10 @@ func WithToken(tok string) Option { return func(c *config) { c.token = tok } }
 
 // WithLatency adds d to every request's answer time.
 func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = d } }
+
+// WithListener serves on l instead of a fresh loopback port (for a fake
+// run as its own process at a known address).
+func WithListener(l net.Listener) Option { return func(c *config) { c.listener = l } }
 
 // WithTLS serves HTTPS with httptest's certificate; use Server.Client.
 func WithTLS() Option { return func(c *config) { c.tls = true } }
@@ -104,6 +110,10 @@ func NewServer(org *Org, opts ...Option) *Server {
 		changed: make(chan struct{}),
 	}
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	if cfg.listener != nil {
+		s.ts.Listener.Close()
+		s.ts.Listener = cfg.listener
+	}
 	if cfg.tls {
 		s.ts.StartTLS()
 	} else {
