@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -86,16 +87,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	app.Flag("webex.api-url", "Base URL of the Webex API.").Default(webex.DefaultBaseURL).StringVar(&cfg.apiURL)
 	app.Flag("webex.token-file", "File holding the Webex access token; re-read when it changes. Otherwise the token comes from the "+tokenEnv+" environment variable.").
 		PlaceHolder("FILE").StringVar(&cfg.tokenFile)
-	app.Flag("webex.oauth.client-id", "OAuth integration: client id (with the two files below, instead of a token).").StringVar(&cfg.oauthClientID)
+	app.Flag("webex.oauth.client-id", "OAuth integration: client id (with the two files below, instead of a token).").PlaceHolder("ID").StringVar(&cfg.oauthClientID)
 	app.Flag("webex.oauth.client-secret-file", "OAuth integration: file holding the client secret.").PlaceHolder("FILE").StringVar(&cfg.oauthSecret)
 	app.Flag("webex.oauth.refresh-token-file", "OAuth integration: file holding the refresh token; rewritten when Webex rotates it.").
 		PlaceHolder("FILE").StringVar(&cfg.oauthRefresh)
 	app.Flag("webex.concurrency", "API calls in flight at once.").Default("4").IntVar(&cfg.concurrency)
-	roomTypes := app.Flag("webex.room-type", "Watch only rooms of this type (group or direct); repeatable. Default: both.").Enums("group", "direct")
-	teamIDs := app.Flag("webex.team-id", "Watch only rooms of this team; repeatable.").Strings()
-	roomIDs := app.Flag("webex.room-id", "Watch only this room; repeatable.").Strings()
-	include := app.Flag("webex.room-include", "Watch only rooms whose whole title matches this RE2 expression.").String()
-	exclude := app.Flag("webex.room-exclude", "Do not watch rooms whose whole title matches this RE2 expression.").String()
+	roomTypes := app.Flag("webex.room-type", "Watch only rooms of this type (group or direct); repeatable. Default: both.").PlaceHolder("TYPE").Enums("group", "direct")
+	teamIDs := app.Flag("webex.team-id", "Watch only rooms of this team; repeatable.").PlaceHolder("ID").Strings()
+	roomIDs := app.Flag("webex.room-id", "Watch only this room; repeatable.").PlaceHolder("ID").Strings()
+	include := app.Flag("webex.room-include", "Watch only rooms whose whole title matches this RE2 expression.").PlaceHolder("REGEX").String()
+	exclude := app.Flag("webex.room-exclude", "Do not watch rooms whose whole title matches this RE2 expression.").PlaceHolder("REGEX").String()
 	app.Flag("webex.room-titles", "Put room titles in webex_room_info (--no-webex.room-titles leaves them out: 1:1 room titles are people's names).").
 		Default("true").BoolVar(&cfg.titles)
 	app.Flag("collector.memberships", "Export webex_room_members (one call per room when its lastActivity moves or the refresh interval passes).").
@@ -114,11 +115,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	promslogflag.AddFlags(app, &cfg.log)
 
 	if _, err := app.Parse(args); err != nil {
-		return nil, err
+		return nil, nameFlag(app, args, err)
 	}
 	var err error
 	if cfg.windows, err = collector.ParseWindows(*windows); err != nil {
 		return nil, fmt.Errorf("--collector.messages.windows: %w", err)
+	}
+	for _, re := range []struct{ flag, expr string }{{"webex.room-include", *include}, {"webex.room-exclude", *exclude}} {
+		if _, err := regexp.Compile(re.expr); err != nil {
+			return nil, fmt.Errorf("--%s=%q: %w", re.flag, re.expr, err)
+		}
 	}
 	if cfg.filter, err = collector.NewFilter(*roomTypes, *teamIDs, *roomIDs, *include, *exclude); err != nil {
 		return nil, fmt.Errorf("room filter: %w", err)
@@ -145,6 +151,28 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("--web.telemetry-path=%q: want a path starting with /", cfg.telemetryPath)
 	}
 	return cfg, nil
+}
+
+// nameFlag puts the flag's name on an error kingpin reports without it: a
+// value that does not parse ("time: invalid duration \"x\"", "enum value must
+// be one of group,direct, got 'x'"). It finds the flag by setting each
+// parsed value again (cfg is discarded anyway); kingpin's other errors
+// (unknown flag, missing value) already name the flag and are kept.
+func nameFlag(app *kingpin.Application, args []string, err error) error {
+	pc, perr := app.ParseContext(args)
+	if perr != nil || pc == nil {
+		return err
+	}
+	for _, el := range pc.Elements {
+		f, ok := el.Clause.(*kingpin.FlagClause)
+		if !ok || el.Value == nil {
+			continue
+		}
+		if m := f.Model(); m.Value.Set(*el.Value) != nil {
+			return fmt.Errorf("--%s: %w", m.Name, err)
+		}
+	}
+	return err
 }
 
 // newLogger returns a go-kit logger as the log flags ask, without the
