@@ -69,11 +69,15 @@ func New(o Options) (*Client, error) {
 		o.BaseURL = DefaultBaseURL
 	}
 	base, err := url.Parse(strings.TrimRight(o.BaseURL, "/"))
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("webex API URL %q: want an absolute http(s) URL such as %s", o.BaseURL, DefaultBaseURL)
+	if err != nil {
+		// url.Parse's error quotes the URL, which may hold credentials.
+		return nil, fmt.Errorf("webex API URL: not a URL; want an absolute http(s) URL such as %s", DefaultBaseURL)
 	}
 	if base.User != nil || base.RawQuery != "" {
-		return nil, fmt.Errorf("webex API URL %q: must not carry credentials or a query", o.BaseURL)
+		return nil, fmt.Errorf("webex API URL %q: must not carry credentials or a query", base.Redacted())
+	}
+	if (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("webex API URL %q: want an absolute http(s) URL such as %s", base.Redacted(), DefaultBaseURL)
 	}
 	if o.Token == nil {
 		return nil, errors.New("webex client: no token source")
