@@ -74,10 +74,11 @@ func New(o Options) (*Client, error) {
 		return nil, fmt.Errorf("webex API URL: not a URL; want an absolute http(s) URL such as %s", DefaultBaseURL)
 	}
 	if base.User != nil || base.RawQuery != "" {
-		return nil, fmt.Errorf("webex API URL %q: must not carry credentials or a query", base.Redacted())
+		// Not quoted: the user part or the query may be a token.
+		return nil, fmt.Errorf("webex API URL: must not carry credentials or a query; want a URL such as %s", DefaultBaseURL)
 	}
 	if (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("webex API URL %q: want an absolute http(s) URL such as %s", base.Redacted(), DefaultBaseURL)
+		return nil, fmt.Errorf("webex API URL %q: want an absolute http(s) URL such as %s", o.BaseURL, DefaultBaseURL)
 	}
 	if o.Token == nil {
 		return nil, errors.New("webex client: no token source")

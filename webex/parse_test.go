@@ -2,6 +2,7 @@ package webex
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,5 +81,19 @@ func TestParseTime(t *testing.T) {
 	}
 	if _, err := parseTime("21/04/2016"); err == nil {
 		t.Error("parseTime accepted a non-RFC 3339 time")
+	}
+}
+
+func TestNewRefusesBadURLsWithoutEchoingSecrets(t *testing.T) {
+	for _, u := range []string{"https://SECRET-MARKER@webexapis.com/v1", "https://bot:SECRET-MARKER@webexapis.com/v1",
+		"https://webexapis.com/v1?token=SECRET-MARKER", "webexapis.com/v1", "ftp://webexapis.com/v1", "http://%zz"} {
+		_, err := New(Options{BaseURL: u, Token: StaticToken("x")})
+		if err == nil {
+			t.Errorf("New accepted %q", u)
+			continue
+		}
+		if strings.Contains(err.Error(), "SECRET-MARKER") {
+			t.Errorf("error for a URL with credentials echoes them: %v", err)
+		}
 	}
 }
