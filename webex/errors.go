@@ -12,6 +12,9 @@ import (
 // DefaultRetryAfter is the wait assumed when a 429 carries no usable Retry-After.
 const DefaultRetryAfter = 60 * time.Second
 
+// maxRetryAfter bounds the wait a Retry-After can impose.
+const maxRetryAfter = 7 * 24 * time.Hour
+
 // APIError is an answer from Webex with a status other than 2xx.
 type APIError struct {
 	Endpoint   string // "rooms", "messages", ...
@@ -89,27 +92,26 @@ func IsNotFound(err error) bool { return StatusCode(err) == http.StatusNotFound 
 
 // ParseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
 // ok is false for an absent or malformed value (such as "rand(30),add(30)").
-// Negative delays and dates in the past give 0.
+// Negative delays and dates in the past give 0; no delay exceeds a week.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+	// Out of int64's range, ParseInt gives the nearest bound and ErrRange:
+	// still a delay, to cap like any other.
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 		if secs < 0 {
 			return 0, true
 		}
-		const maxSecs = int64(7 * 24 * time.Hour / time.Second)
+		const maxSecs = int64(maxRetryAfter / time.Second)
 		if secs > maxSecs {
 			secs = maxSecs
 		}
 		return time.Duration(secs) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d, true
-		}
-		return 0, true
+		return min(max(t.Sub(now), 0), maxRetryAfter), true
 	}
 	return 0, false
 }

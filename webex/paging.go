@@ -64,18 +64,24 @@ func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T)
 func nextLink(values []string, current *url.URL) (*url.URL, error) {
 	for _, v := range values {
 		for _, link := range splitLinks(v) {
-			target, params, ok := strings.Cut(link, ";")
-			target = strings.TrimSpace(target)
-			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
-				if strings.TrimSpace(link) == "" {
-					continue
-				}
+			// "<" URI-Reference ">" *( ";" link-param ): the target ends at
+			// the first ">", and may itself hold ";" and ",".
+			link = strings.TrimSpace(link)
+			if link == "" {
+				continue
+			}
+			end := strings.IndexByte(link, '>')
+			if !strings.HasPrefix(link, "<") || end < 0 {
+				return nil, errMalformedLink
+			}
+			target, params := link[1:end], strings.TrimSpace(link[end+1:])
+			if params != "" && params[0] != ';' {
 				return nil, errMalformedLink
 			}
 			if !hasRel(params, "next") {
 				continue
 			}
-			u, err := current.Parse(target[1 : len(target)-1])
+			u, err := current.Parse(target)
 			if err != nil {
 				return nil, errMalformedLink
 			}
