@@ -294,6 +294,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		TokenExpiry:        tokenExpiry,
 	})
 
+	// Learn the account type now, so the log says at once which account
+	// the token is; a failure here is not fatal (Webex may be down).
+	startCtx, cancel := context.WithTimeout(ctx, cfg.scrapeTimeout)
+	if err := tracker.LearnAccount(startCtx); err != nil {
+		level.Warn(logger).Log("msg", "Could not ask Webex which account the token is; trying again at the first scrape", "err", err)
+	}
+	cancel()
+
 	slogger := slog.New(slgokit.NewGoKitHandler(base, cfg.log.Level))
 	mux := http.NewServeMux()
 	mux.Handle(cfg.telemetryPath, limitRequests(cfg.maxRequests, metricsHandler(cfg, tracker, exporterReg, logger)))

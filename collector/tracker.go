@@ -215,25 +215,35 @@ func (t *Tracker) refresh(ctx context.Context) *Snapshot {
 	return t.snapshotLocked(now, true, phases)
 }
 
-// listRooms learns the account (once, and again after a 401) and lists the
-// watched rooms. A refused token fails here, once, for the whole refresh.
+// LearnAccount asks /people/me which kind of account the token belongs to
+// (bots see less) and logs it. The tracker does this by itself before its
+// first listing and after a 401; calling it at start makes it known early.
+func (t *Tracker) LearnAccount(ctx context.Context) error {
+	me, err := t.src.Me(ctx)
+	if err != nil {
+		return err
+	}
+	level.Info(t.logger).Log("msg", "Webex account", "type", me.Type, "name", me.DisplayName)
+	t.mu.Lock()
+	t.account = &me
+	t.mu.Unlock()
+	return nil
+}
+
+// listRooms learns the account if unknown and lists the watched rooms. A
+// refused token fails here, once, for the whole refresh.
 func (t *Tracker) listRooms(ctx context.Context) ([]webex.Room, error) {
 	t.mu.Lock()
 	known := t.account != nil
 	t.mu.Unlock()
 	if !known {
-		me, err := t.src.Me(ctx)
+		err := t.LearnAccount(ctx)
 		var rl *webex.RateLimitError
 		switch {
 		case webex.IsUnauthorized(err) || errors.As(err, &rl) || ctx.Err() != nil:
 			return nil, err
 		case err != nil:
 			level.Warn(t.logger).Log("msg", "Could not learn the account type; assuming a person", "err", err)
-		default:
-			level.Info(t.logger).Log("msg", "Webex account", "type", me.Type, "name", me.DisplayName)
-			t.mu.Lock()
-			t.account = &me
-			t.mu.Unlock()
 		}
 	}
 	rooms, err := t.src.Rooms(ctx, t.filter.query())
@@ -443,4 +453,15 @@ func (t *Tracker) pruneSendersLocked() {
 	if len(t.people) > 2*len(live) {
 		t.people = live
 	}
+}
+
+// stateSize reports what the state holds: rooms, messages kept for the
+// windows, and interned sender ids (for tests that check it stays bounded).
+func (t *Tracker) stateSize() (rooms, messages, people int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, st := range t.rooms {
+		messages += len(st.history)
+	}
+	return len(t.rooms), messages, len(t.people)
 }
