@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -329,5 +330,55 @@ func TestSteadyStateCalls(t *testing.T) {
 		if got[key("webex_rooms_pending")] != 0 || got[key("webex_up")] != 1 {
 			t.Fatalf("round %d: pending=%v up=%v", round, got[key("webex_rooms_pending")], got[key("webex_up")])
 		}
+	}
+}
+
+// TestInterruptedReadResumes: a room with more new messages than one
+// scrape's deadline can page through keeps what each scrape read, and the
+// next scrape continues below it instead of starting again from the top.
+func TestInterruptedReadResumes(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 12, Rooms: 20, Now: t0})
+	e := newEnv(t, org, Config{})
+	seen := coldSeen(e.srv, t0.Add(-24*time.Hour))
+	e.scrape(t, 10*time.Second)
+
+	now := e.clock.Add(10 * time.Minute)
+	busy := e.srv.Rooms()[0]
+	for i := range 2000 {
+		m := e.srv.PostMessage(busy.ID, org.People[i%7].ID, now.Add(-40*time.Minute+time.Duration(i)*time.Second))
+		seen[busy.ID] = append(seen[busy.ID], m)
+	}
+	e.srv.ResetRequests()
+	e.srv.SetLatency(40 * time.Millisecond)
+	total := key("webex_room_messages_total", "room_id", busy.ID)
+	last := -1.0
+	for scrape := 0; ; scrape++ {
+		if scrape == 20 {
+			t.Fatal("the busy room was not read completely in 20 scrapes")
+		}
+		got := e.scrape(t, 300*time.Millisecond)
+		if got[total] <= last {
+			t.Fatalf("scrape %d: %s = %v, no progress from %v", scrape, total, got[total], last)
+		}
+		last = got[total]
+		if got[key("webex_rooms_pending")] == 0 {
+			if scrape == 0 {
+				t.Fatal("the first scrape read all 2,000 messages: the test needs a deadline that cuts it short")
+			}
+			compare(t, got, expected(now, e.windows, truth(e.srv, seen, nil)))
+			break
+		}
+	}
+	// Only the first scrape started at the newest message; every later one
+	// resumed below what was read (the fake's next links also page with
+	// beforeMessage).
+	fromTop := 0
+	for _, r := range e.srv.RequestLog() {
+		if strings.Contains(r.RawQuery, url.QueryEscape(busy.ID)) && !strings.Contains(r.RawQuery, "beforeMessage") {
+			fromTop++
+		}
+	}
+	if fromTop != 1 {
+		t.Errorf("%d reads of the busy room started from its newest message; want 1", fromTop)
 	}
 }

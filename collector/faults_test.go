@@ -142,6 +142,7 @@ const (
 	absorbed        outcome = iota // the client copes within the scrape: exact at once
 	listingFails                   // webex_up 0; every room keeps the warm scrape's values
 	victimPending                  // listed; the victim could not be read, the others are exact
+	victimPartial                  // listed; the victim's first page was read, the rest of its read waits
 	messagesPending                // listed; none of the four rooms to read could be read
 )
 
@@ -155,7 +156,7 @@ func (f *fixture) faulted(o outcome, now time.Time, listing []webextest.Room) vi
 		v = f.before
 		v.now, v.up = now, false
 		return v
-	case victimPending:
+	case victimPending, victimPartial:
 		failed = []string{f.victim}
 	case messagesPending:
 		failed = f.moved
@@ -163,7 +164,9 @@ func (f *fixture) faulted(o outcome, now time.Time, listing []webextest.Room) vi
 	if len(failed) > 0 {
 		v.seen, v.stale, v.messagesOK = cloneSeen(f.seen), map[string]time.Time{}, false
 		for _, id := range failed {
-			v.seen[id] = f.before.seen[id]
+			if o != victimPartial { // the victim's five messages fit its first page
+				v.seen[id] = f.before.seen[id]
+			}
 			v.stale[id] = time.Time{}
 			if slices.ContainsFunc(f.before.rooms, func(r webextest.Room) bool { return r.ID == id }) {
 				v.stale[id] = t0
@@ -171,6 +174,15 @@ func (f *fixture) faulted(o outcome, now time.Time, listing []webextest.Room) vi
 		}
 	}
 	return v
+}
+
+// partial is the outcome of a fault that breaks a read after its first
+// page: the listing fails, or the victim's first page is kept.
+func partial(o outcome) outcome {
+	if o == victimPending {
+		return victimPartial
+	}
+	return o
 }
 
 // gate says how the client's rate-limit gate stands after the fault.
@@ -265,8 +277,8 @@ func TestFaultMatrix(t *testing.T) {
 			faultCase{name: "malformed JSON", target: target, fault: webextest.Fault{Malformed: true}, outcome: o},
 			faultCase{name: "truncated body", target: target, fault: webextest.Fault{Truncate: true}, outcome: o},
 			faultCase{name: "50 MB body", target: target, fault: webextest.Fault{HugeBody: 50 << 20}, deadline: 5 * time.Second, outcome: o},
-			faultCase{name: "Link loop", target: target, fault: webextest.Fault{LinkLoop: true}, outcome: o},
-			faultCase{name: "Link to another host", target: target, outcome: o,
+			faultCase{name: "Link loop", target: target, fault: webextest.Fault{LinkLoop: true}, outcome: partial(o)},
+			faultCase{name: "Link to another host", target: target, outcome: partial(o),
 				inject: func(f *fixture) {
 					var calls atomic.Int64
 					other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -406,7 +418,7 @@ func runFaultCase(t *testing.T, c faultCase, seed int64) {
 	switch c.outcome {
 	case listingFails:
 		jobs = f.moved
-	case victimPending:
+	case victimPending, victimPartial:
 		jobs = []string{f.victim}
 	case messagesPending:
 		jobs = f.moved

@@ -88,10 +88,20 @@ type roomState struct {
 	refreshed    time.Time  // last successful refresh
 	pending      bool       // a needed refresh failed or ran out of time
 	noMessages   bool       // a bot's group room: messages are not visible
+	gap          *gap       // messages an interrupted read has yet to reach
 
 	members         int       // member count, when memberships are on
 	membersAt       time.Time // when members was read (zero: never)
 	membersActivity time.Time // the room's lastActivity then
+}
+
+// gap is the part of a room's messages that a read interrupted by the
+// deadline or an error did not reach: below beforeID, down to stopAtID or
+// since. It is read before anything newer, so a room has one gap at most.
+type gap struct {
+	beforeID string    // the oldest message the interrupted read got
+	stopAtID string    // the newest message known before that read ("" for none)
+	since    time.Time // the widest window's start then
 }
 
 // flight is one refresh that concurrent scrapes share.
@@ -168,9 +178,10 @@ func (t *Tracker) Snapshot(ctx context.Context) *Snapshot {
 // job is one room whose messages or members must be read.
 type job struct {
 	roomID       string
-	lastActivity time.Time // as listed in this refresh
-	q            webex.MessagesQuery
-	pending      bool // left over from an earlier refresh: goes first
+	lastActivity time.Time            // as listed in this refresh
+	top          *webex.MessagesQuery // the newest messages, when lastActivity moved
+	gap          *webex.MessagesQuery // the rest of an interrupted read, first
+	pending      bool                 // left over from an earlier refresh: goes first
 }
 
 func (t *Tracker) refresh(ctx context.Context) *Snapshot {
@@ -192,11 +203,7 @@ func (t *Tracker) refresh(ctx context.Context) *Snapshot {
 
 	msgJobs, memberJobs := t.plan(rooms, now)
 	phases := []Phase{roomsPhase, t.runPhase(ctx, "messages", msgJobs, func(ctx context.Context, j job) error {
-		msgs, err := t.src.Messages(ctx, j.q)
-		if err == nil {
-			t.read(j, msgs, now)
-		}
-		return err
+		return t.readRoom(ctx, j, now)
 	})}
 	if t.members {
 		phases = append(phases, t.runPhase(ctx, "memberships", memberJobs, func(ctx context.Context, j job) error {
@@ -283,18 +290,26 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 		// Bots cannot list a group room's messages without being mentioned:
 		// the exporter does not ask, and shows no message metrics there.
 		st.noMessages = bot && r.Type == "group"
+		moved := !st.read || !r.LastActivity.Equal(st.readActivity)
 		switch {
-		case st.noMessages || (st.read && r.LastActivity.Equal(st.readActivity)):
-			st.refreshed, st.pending = now, false
-		case !r.LastActivity.After(cutoff):
+		case st.noMessages || !r.LastActivity.After(cutoff):
 			// Nothing new can lie inside any window: no call needed.
-			st.read, st.readActivity, st.refreshed, st.pending = true, r.LastActivity, now, false
+			st.read, st.readActivity, st.refreshed, st.pending, st.gap = true, r.LastActivity, now, false, nil
+		case !moved && st.gap == nil:
+			st.refreshed, st.pending = now, false
 		default:
-			q := webex.MessagesQuery{RoomID: r.ID, Since: cutoff, PageSize: coldPageSize}
-			if len(st.newestIDs) > 0 {
-				q.StopAtID, q.PageSize = st.newestIDs[len(st.newestIDs)-1], warmPageSize
+			j := job{roomID: r.ID, lastActivity: r.LastActivity, pending: st.pending}
+			if g := st.gap; g != nil {
+				j.gap = &webex.MessagesQuery{RoomID: r.ID, BeforeMessage: g.beforeID, StopAtID: g.stopAtID,
+					Since: latest(g.since, cutoff), PageSize: coldPageSize}
 			}
-			msgJobs = append(msgJobs, job{roomID: r.ID, lastActivity: r.LastActivity, q: q, pending: st.pending})
+			if moved {
+				j.top = &webex.MessagesQuery{RoomID: r.ID, Since: cutoff, PageSize: coldPageSize}
+				if len(st.newestIDs) > 0 {
+					j.top.StopAtID, j.top.PageSize = st.newestIDs[len(st.newestIDs)-1], warmPageSize
+				}
+			}
+			msgJobs = append(msgJobs, j)
 		}
 		if t.members && (st.membersAt.IsZero() || !r.LastActivity.Equal(st.membersActivity) || now.Sub(st.membersAt) >= t.membersEvery) {
 			memberJobs = append(memberJobs, job{roomID: r.ID, lastActivity: r.LastActivity})
@@ -376,16 +391,62 @@ func (t *Tracker) markPending(roomID string) {
 	}
 }
 
-// read records a successful message read of a job's room.
-func (t *Tracker) read(j job, msgs []webex.Message, now time.Time) {
+// readRoom reads what a job's room needs: first the rest of an interrupted
+// read, then the messages since the newest known. Whatever a read got
+// before an error is kept, and the rest becomes the room's gap.
+func (t *Tracker) readRoom(ctx context.Context, j job, now time.Time) error {
+	if j.gap != nil {
+		msgs, err := t.src.Messages(ctx, *j.gap)
+		t.apply(j.roomID, j.lastActivity, *j.gap, msgs, err, true, now)
+		if err != nil {
+			return err
+		}
+	}
+	if j.top != nil {
+		msgs, err := t.src.Messages(ctx, *j.top)
+		t.apply(j.roomID, j.lastActivity, *j.top, msgs, err, false, now)
+		if err != nil {
+			return err
+		}
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st := t.rooms[j.roomID]
+	if st := t.rooms[j.roomID]; st != nil {
+		st.read, st.readActivity, st.refreshed, st.pending = true, j.lastActivity, now, false
+	}
+	return nil
+}
+
+// apply records what one read of q got. A read that failed after some
+// pages leaves a gap below its oldest message; a gap read narrows it, or
+// closes it when complete.
+func (t *Tracker) apply(roomID string, lastActivity time.Time, q webex.MessagesQuery, msgs []webex.Message, err error, isGap bool, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.rooms[roomID]
 	if st == nil {
 		return
 	}
-	t.ingestLocked(st, msgs, now)
-	st.read, st.readActivity, st.refreshed, st.pending = true, j.lastActivity, now, false
+	t.ingestLocked(st, msgs, isGap, now)
+	switch {
+	case err == nil && isGap:
+		st.gap = nil
+	case err == nil || len(msgs) == 0:
+	case isGap:
+		st.gap.beforeID = msgs[len(msgs)-1].ID
+	default:
+		// The newest messages are in, so the room counts as read up to
+		// its current lastActivity; the rest waits as the gap.
+		st.gap = &gap{beforeID: msgs[len(msgs)-1].ID, stopAtID: q.StopAtID, since: q.Since}
+		st.read, st.readActivity = true, lastActivity
+	}
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // setMembers records a successful membership read.
@@ -404,24 +465,29 @@ func (t *Tracker) Ingest(roomID string, msgs []webex.Message) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if st := t.rooms[roomID]; st != nil {
-		t.ingestLocked(st, msgs, t.now())
+		t.ingestLocked(st, msgs, false, t.now())
 	}
 }
 
-func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, now time.Time) {
+// ingestLocked adds msgs to a room. Messages older than the newest known
+// one are skipped as already seen, unless they fill the room's gap (older),
+// which no earlier read reached.
+func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, older bool, now time.Time) {
 	msgs = slices.Clone(msgs)
 	slices.SortStableFunc(msgs, func(a, b webex.Message) int { return a.Created.Compare(b.Created) })
 	cutoff := now.Add(-t.widest).UnixMilli()
 	for _, m := range msgs {
-		switch c := m.Created.Compare(st.newest); {
-		case c < 0 && !st.newest.IsZero():
-			continue
-		case c == 0 && slices.Contains(st.newestIDs, m.ID):
-			continue
-		case c > 0:
-			st.newest, st.newestIDs = m.Created, st.newestIDs[:0]
+		if !older {
+			switch c := m.Created.Compare(st.newest); {
+			case c < 0 && !st.newest.IsZero():
+				continue
+			case c == 0 && slices.Contains(st.newestIDs, m.ID):
+				continue
+			case c > 0:
+				st.newest, st.newestIDs = m.Created, st.newestIDs[:0]
+			}
+			st.newestIDs = append(st.newestIDs, m.ID)
 		}
-		st.newestIDs = append(st.newestIDs, m.ID)
 		st.total++
 		if at := m.Created.UnixMilli(); at > cutoff {
 			st.history = st.history.insert(msg{at: at, sender: t.intern(m.PersonID)})

@@ -18,12 +18,14 @@ type Message struct {
 }
 
 // MessagesQuery says which of a room's messages to read. Messages come
-// newest first; reading stops before the first message that is StopAtID or
-// created before Since, whichever comes first.
+// newest first (from the newest, or from below BeforeMessage); reading stops
+// before the first message that is StopAtID or created before Since,
+// whichever comes first.
 type MessagesQuery struct {
-	RoomID   string
-	StopAtID string    // the newest message already known ("" for none)
-	Since    time.Time // oldest creation time wanted (zero: no limit)
+	RoomID        string
+	BeforeMessage string    // start below this message, to resume a read ("" for the newest)
+	StopAtID      string    // the newest message already known ("" for none)
+	Since         time.Time // oldest creation time wanted (zero: no limit)
 	// MentionedMe lists only messages that mention the account (bots must
 	// set it in group rooms; Webex then allows at most 100 a page).
 	MentionedMe bool
@@ -39,7 +41,9 @@ type messageJSON struct {
 }
 
 // Messages reads a room's messages newest first, following pages until the
-// stop condition of q is met or the room has no older messages.
+// stop condition of q is met or the room has no older messages. On an error
+// it also returns the messages read until then: a run from the start, which
+// a caller can resume with BeforeMessage set to the last one.
 func (c *Client) Messages(ctx context.Context, q MessagesQuery) ([]Message, error) {
 	if q.RoomID == "" {
 		return nil, fmt.Errorf("webex messages: no room id")
@@ -56,6 +60,9 @@ func (c *Client) Messages(ctx context.Context, q MessagesQuery) ([]Message, erro
 	v := url.Values{"roomId": {q.RoomID}, "max": {strconv.Itoa(size)}}
 	if q.MentionedMe {
 		v.Set("mentionedPeople", "me")
+	}
+	if q.BeforeMessage != "" {
+		v.Set("beforeMessage", q.BeforeMessage)
 	}
 	var out []Message
 	var decodeErr error
@@ -80,8 +87,5 @@ func (c *Client) Messages(ctx context.Context, q MessagesQuery) ([]Message, erro
 	if err == nil {
 		err = decodeErr
 	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, err
 }
