@@ -65,27 +65,21 @@ func (c *Client) Messages(ctx context.Context, q MessagesQuery) ([]Message, erro
 		v.Set("beforeMessage", q.BeforeMessage)
 	}
 	var out []Message
-	var decodeErr error
-	err := list(ctx, c, c.endpoint("messages", v), func(items []messageJSON) bool {
+	err := list(ctx, c, c.endpoint("messages", v), func(items []messageJSON) (bool, error) {
 		for _, it := range items {
 			if it.ID == "" {
-				decodeErr = &DecodeError{Endpoint: "messages", Err: fmt.Errorf("message without id")}
-				return false
+				return false, fmt.Errorf("message without id")
 			}
 			created, err := parseTime(it.Created)
 			if err != nil {
-				decodeErr = &DecodeError{Endpoint: "messages", Err: fmt.Errorf("message %s created: %w", it.ID, err)}
-				return false
+				return false, fmt.Errorf("message %s created: %w", it.ID, err)
 			}
 			if it.ID == q.StopAtID || (!q.Since.IsZero() && created.Before(q.Since)) {
-				return false
+				return false, nil
 			}
 			out = append(out, Message{ID: it.ID, RoomID: it.RoomID, ParentID: it.ParentID, PersonID: it.PersonID, Created: created})
 		}
-		return true
+		return true, nil
 	})
-	if err == nil {
-		err = decodeErr
-	}
 	return out, err
 }

@@ -14,10 +14,11 @@ type page[T any] struct {
 
 // list fetches first and every page after it by following Link rel="next"
 // exactly as given (the cursor is opaque), calling visit with each page's
-// items until visit returns false or no next link remains. It refuses a next
+// items until visit says to stop (more false, or an error, which list
+// returns as a DecodeError) or no next link remains. It refuses a next
 // link to another origin (the token would go there), a link seen before (a
 // loop), and an endless run of empty pages.
-func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T) bool) error {
+func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T) (more bool, err error)) error {
 	endpoint := endpointOf(first.Path, c.base.Path)
 	seen := map[string]bool{}
 	empty := 0
@@ -31,7 +32,11 @@ func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T)
 		if err := json.Unmarshal(res.body, &p); err != nil {
 			return &DecodeError{Endpoint: endpoint, Err: err}
 		}
-		if !visit(p.Items) {
+		more, err := visit(p.Items)
+		if err != nil {
+			return &DecodeError{Endpoint: endpoint, Err: err}
+		}
+		if !more {
 			return nil
 		}
 		if len(p.Items) == 0 {

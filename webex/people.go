@@ -52,9 +52,9 @@ type Membership struct {
 func (c *Client) Memberships(ctx context.Context, roomID string) ([]Membership, error) {
 	v := url.Values{"roomId": {roomID}, "max": {strconv.Itoa(1000)}}
 	var out []Membership
-	err := list(ctx, c, c.endpoint("memberships", v), func(items []Membership) bool {
+	err := list(ctx, c, c.endpoint("memberships", v), func(items []Membership) (bool, error) {
 		out = append(out, items...)
-		return true
+		return true, nil
 	})
 	if err != nil {
 		return nil, err

@@ -56,21 +56,16 @@ func (c *Client) Rooms(ctx context.Context, q RoomsQuery) ([]Room, error) {
 		v.Set("teamId", q.TeamID)
 	}
 	var rooms []Room
-	var decodeErr error
-	err := list(ctx, c, c.endpoint("rooms", v), func(items []roomJSON) bool {
+	err := list(ctx, c, c.endpoint("rooms", v), func(items []roomJSON) (bool, error) {
 		for _, it := range items {
 			r, err := it.room()
 			if err != nil {
-				decodeErr = &DecodeError{Endpoint: "rooms", Err: err}
-				return false
+				return false, err
 			}
 			rooms = append(rooms, r)
 		}
-		return true
+		return true, nil
 	})
-	if err == nil {
-		err = decodeErr
-	}
 	if err != nil {
 		return nil, err
 	}
