@@ -382,3 +382,34 @@ func TestInterruptedReadResumes(t *testing.T) {
 		t.Errorf("%d reads of the busy room started from its newest message; want 1", fromTop)
 	}
 }
+
+// TestGapBelowDeletedMessage: when the message an interrupted read stopped
+// at is deleted, Webex answers 404 to beforeMessage; the exporter gives up
+// on that gap instead of keeping the room pending for ever.
+func TestGapBelowDeletedMessage(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 13, Rooms: 10, Now: t0})
+	e := newEnv(t, org, Config{})
+	e.scrape(t, 10*time.Second)
+	now := e.clock.Add(10 * time.Minute)
+	busy := e.srv.Rooms()[0]
+	for i := range 300 {
+		e.srv.PostMessage(busy.ID, org.People[0].ID, now.Add(-10*time.Minute+time.Duration(i)*time.Second))
+	}
+	// The first page's next link loops: the read stops there, and a gap
+	// remains below the first page.
+	e.srv.InjectFault(webextest.Fault{Endpoint: "messages", RoomID: busy.ID, LinkLoop: true, Times: 1})
+	got := e.scrape(t, 10*time.Second)
+	if got[key("webex_rooms_pending")] != 1 {
+		t.Fatalf("pending = %v after an interrupted read; want 1", got[key("webex_rooms_pending")])
+	}
+	// The gap starts below a message the fake does not know: like a deleted one, 404.
+	e.tracker.mu.Lock()
+	e.tracker.rooms[busy.ID].gap.beforeID = webextest.MakeID("MESSAGE", 987654)
+	e.tracker.mu.Unlock()
+	e.clock.Add(time.Minute)
+	got = e.scrape(t, 10*time.Second)
+	if got[key("webex_rooms_pending")] != 0 || got[key("webex_scrape_collector_success", "collector", "messages")] != 1 {
+		t.Errorf("pending = %v, messages success = %v after the gap's message vanished; want 0 and 1",
+			got[key("webex_rooms_pending")], got[key("webex_scrape_collector_success", "collector", "messages")])
+	}
+}
