@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -66,20 +65,6 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// truthOf is truth for a given listing rather than the fake's current one.
-func truthOf(rooms []webextest.Room, seen map[string][]webextest.Message, titles map[string]string) []roomTruth {
-	var out []roomTruth
-	for _, r := range rooms {
-		title := r.Title
-		if r.KMSFailure {
-			title = titles[r.ID]
-		}
-		out = append(out, roomTruth{room: r, seen: seen[r.ID], title: title})
-	}
-	slices.SortFunc(out, func(a, b roomTruth) int { return strings.Compare(a.room.ID, b.room.ID) })
-	return out
 }
 
 func cloneSeen(seen map[string][]webextest.Message) map[string][]webextest.Message {

@@ -196,8 +196,13 @@ func compare(t testing.TB, got, want map[string]float64) {
 // truth derives the expected per-room view from the fake's ground truth:
 // seen[id] holds the messages the exporter has read so far.
 func truth(srv *webextest.Server, seen map[string][]webextest.Message, titles map[string]string) []roomTruth {
+	return truthOf(srv.Rooms(), seen, titles)
+}
+
+// truthOf is truth for a given listing rather than the fake's current one.
+func truthOf(rooms []webextest.Room, seen map[string][]webextest.Message, titles map[string]string) []roomTruth {
 	var out []roomTruth
-	for _, r := range srv.Rooms() {
+	for _, r := range rooms {
 		title := r.Title
 		if r.KMSFailure {
 			title = titles[r.ID]
