@@ -76,14 +76,19 @@ func main() {
 	}
 }
 
-// parseFlags reads args into a config; invalid values are errors that name the flag.
-func parseFlags(args []string, stderr io.Writer) (*config, error) {
+// rawFlags are flag values that parseFlags turns into parts of a config.
+type rawFlags struct {
+	windows, include, exclude   string
+	roomTypes, teamIDs, roomIDs []string
+}
+
+// newApp declares every flag: values land in cfg and raw when it parses.
+func newApp(cfg *config, raw *rawFlags, stderr io.Writer) *kingpin.Application {
 	app := kingpin.New(exporterName, "Prometheus exporter for Cisco Webex room activity.")
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	app.UsageWriter(stderr)
 	app.ErrorWriter(stderr)
-	cfg := &config{}
 	app.Flag("webex.api-url", "Base URL of the Webex API.").Default(webex.DefaultBaseURL).StringVar(&cfg.apiURL)
 	app.Flag("webex.token-file", "File holding the Webex access token; re-read when it changes. Otherwise the token comes from the "+tokenEnv+" environment variable.").
 		PlaceHolder("FILE").StringVar(&cfg.tokenFile)
@@ -92,18 +97,18 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	app.Flag("webex.oauth.refresh-token-file", "OAuth integration: file holding the refresh token; rewritten when Webex rotates it.").
 		PlaceHolder("FILE").StringVar(&cfg.oauthRefresh)
 	app.Flag("webex.concurrency", "API calls in flight at once.").Default("4").IntVar(&cfg.concurrency)
-	roomTypes := app.Flag("webex.room-type", "Watch only rooms of this type (group or direct); repeatable. Default: both.").PlaceHolder("TYPE").Enums("group", "direct")
-	teamIDs := app.Flag("webex.team-id", "Watch only rooms of this team; repeatable.").PlaceHolder("ID").Strings()
-	roomIDs := app.Flag("webex.room-id", "Watch only this room; repeatable.").PlaceHolder("ID").Strings()
-	include := app.Flag("webex.room-include", "Watch only rooms whose whole title matches this RE2 expression.").PlaceHolder("REGEX").String()
-	exclude := app.Flag("webex.room-exclude", "Do not watch rooms whose whole title matches this RE2 expression.").PlaceHolder("REGEX").String()
+	app.Flag("webex.room-type", "Watch only rooms of this type (group or direct); repeatable. Default: both.").PlaceHolder("TYPE").EnumsVar(&raw.roomTypes, "group", "direct")
+	app.Flag("webex.team-id", "Watch only rooms of this team; repeatable.").PlaceHolder("ID").StringsVar(&raw.teamIDs)
+	app.Flag("webex.room-id", "Watch only this room; repeatable.").PlaceHolder("ID").StringsVar(&raw.roomIDs)
+	app.Flag("webex.room-include", "Watch only rooms whose whole title matches this RE2 expression.").PlaceHolder("REGEX").StringVar(&raw.include)
+	app.Flag("webex.room-exclude", "Do not watch rooms whose whole title matches this RE2 expression.").PlaceHolder("REGEX").StringVar(&raw.exclude)
 	app.Flag("webex.room-titles", "Put room titles in webex_room_info (--no-webex.room-titles leaves them out: 1:1 room titles are people's names).").
 		Default("true").BoolVar(&cfg.titles)
 	app.Flag("collector.memberships", "Export webex_room_members (one call per room when its lastActivity moves or the refresh interval passes).").
 		BoolVar(&cfg.members)
 	app.Flag("collector.memberships.refresh", "Re-read a room's members at least this often.").Default("1h").DurationVar(&cfg.membersEvery)
-	windows := app.Flag("collector.messages.windows", "Trailing windows for webex_room_recent_messages and webex_room_recent_senders, comma-separated.").
-		Default("1h,24h").String()
+	app.Flag("collector.messages.windows", "Trailing windows for webex_room_recent_messages and webex_room_recent_senders, comma-separated.").
+		Default("1h,24h").StringVar(&raw.windows)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&cfg.telemetryPath)
 	app.Flag("web.scrape-timeout", "Time a scrape may take when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header.").
 		Default("10s").DurationVar(&cfg.scrapeTimeout)
@@ -114,19 +119,26 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
 	promslogflag.AddFlags(app, &cfg.log)
 
+	return app
+}
+
+// parseFlags reads args into a config; invalid values are errors that name the flag.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	cfg, raw := &config{}, &rawFlags{}
+	app := newApp(cfg, raw, stderr)
 	if _, err := app.Parse(args); err != nil {
 		return nil, nameFlag(app, args, err)
 	}
 	var err error
-	if cfg.windows, err = collector.ParseWindows(*windows); err != nil {
+	if cfg.windows, err = collector.ParseWindows(raw.windows); err != nil {
 		return nil, fmt.Errorf("--collector.messages.windows: %w", err)
 	}
-	for _, re := range []struct{ flag, expr string }{{"webex.room-include", *include}, {"webex.room-exclude", *exclude}} {
+	for _, re := range []struct{ flag, expr string }{{"webex.room-include", raw.include}, {"webex.room-exclude", raw.exclude}} {
 		if _, err := regexp.Compile(re.expr); err != nil {
 			return nil, fmt.Errorf("--%s=%q: %w", re.flag, re.expr, err)
 		}
 	}
-	if cfg.filter, err = collector.NewFilter(*roomTypes, *teamIDs, *roomIDs, *include, *exclude); err != nil {
+	if cfg.filter, err = collector.NewFilter(raw.roomTypes, raw.teamIDs, raw.roomIDs, raw.include, raw.exclude); err != nil {
 		return nil, fmt.Errorf("room filter: %w", err)
 	}
 	oauth := cfg.oauthClientID != "" || cfg.oauthSecret != "" || cfg.oauthRefresh != ""
