@@ -27,4 +27,3 @@ func NewAPIRequests(reg prometheus.Registerer) *APIRequests {
 func (a *APIRequests) Observe(r webex.RequestInfo) {
 	a.total.WithLabelValues(r.Endpoint, r.Code).Inc()
 }
-
