@@ -8,7 +8,7 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
   echo "== installing Debian's prometheus package (for promtool and the end-to-end test)"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
 echo "== gofmt, go vet, go mod tidy"
