@@ -102,9 +102,6 @@ func New(o Options) (*Client, error) {
 	return c, nil
 }
 
-// BaseURL returns the API base the client sends its token to.
-func (c *Client) BaseURL() string { return c.base.String() }
-
 // checkRedirect follows redirects only within the API's own scheme and host,
 // so the token is never sent elsewhere.
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {

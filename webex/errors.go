@@ -71,15 +71,12 @@ func (e *DecodeError) Error() string {
 }
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// StatusCode returns the HTTP status of an API error in err's chain, or 0.
+// StatusCode returns the HTTP status of an API error in err's chain (a
+// RateLimitError unwraps to its APIError), or 0.
 func StatusCode(err error) int {
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return ae.StatusCode
-	}
-	var rl *RateLimitError
-	if errors.As(err, &rl) {
-		return rl.StatusCode
 	}
 	return 0
 }

@@ -56,9 +56,6 @@ func NewFileToken(path string) (*FileToken, error) {
 	return f, nil
 }
 
-// Path returns the file the token is read from.
-func (f *FileToken) Path() string { return f.path }
-
 // Token returns the file's token, re-reading the file if it changed.
 func (f *FileToken) Token(context.Context) (string, error) {
 	f.mu.Lock()
