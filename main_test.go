@@ -842,3 +842,26 @@ func TestScrapeDeadlineEndToEnd(t *testing.T) {
 		t.Error("no /messages call was made")
 	}
 }
+
+// TestAccountLearnedAtStart: the exporter asks /people/me which account the
+// token is before it serves, and logs the type; the first scrape then does
+// not ask again.
+func TestAccountLearnedAtStart(t *testing.T) {
+	org := activeOrg()
+	org.Me.Type = "bot"
+	api := fakeAPI(t, org)
+	tokenFile := writeFile(t, t.TempDir(), "token", webextest.DefaultToken)
+	e := startExporter(t, "--webex.api-url="+api.URL, "--webex.token-file="+tokenFile)
+	if c := api.Requests(); c["people/me"] != 1 || api.RequestsTotal() != 1 {
+		t.Errorf("before any scrape: %v; want exactly one /people/me call", c)
+	}
+	if !strings.Contains(e.logs.String(), `msg="Webex account" type=bot`) {
+		t.Errorf("the account type is not logged at start:\n%s", e.logs)
+	}
+	if code, body := e.get("/metrics"); code != 200 || value(t, body, "webex_up") != 1 {
+		t.Fatalf("scrape: %d, webex_up %v", code, value(t, body, "webex_up"))
+	}
+	if n := api.Requests()["people/me"]; n != 1 {
+		t.Errorf("%d /people/me calls after the first scrape; want still 1", n)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/webex-exporter/webex_exporter/webex"
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
 )
 
@@ -413,5 +414,47 @@ func TestGapBelowDeletedMessage(t *testing.T) {
 	if got[key("webex_rooms_pending")] != 0 || got[key("webex_scrape_collector_success", "collector", "messages")] != 1 {
 		t.Errorf("pending = %v, messages success = %v after the gap's message vanished; want 0 and 1",
 			got[key("webex_rooms_pending")], got[key("webex_scrape_collector_success", "collector", "messages")])
+	}
+}
+
+// TestIngestThenPoll: messages pushed through Ingest (as a webhook or the
+// Events API would) count once, and the poll that follows reads only what
+// is newer than them.
+func TestIngestThenPoll(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 14, Rooms: 10, Now: t0})
+	e := newEnv(t, org, Config{})
+	seen := coldSeen(e.srv, t0.Add(-24*time.Hour))
+	e.scrape(t, 10*time.Second)
+
+	now := e.clock.Add(5 * time.Minute)
+	room := e.srv.Rooms()[0]
+	var pushed []webex.Message
+	for i := range 3 {
+		m := e.srv.PostMessage(room.ID, org.People[i].ID, now.Add(-time.Duration(3-i)*time.Minute))
+		seen[room.ID] = append(seen[room.ID], m)
+		pushed = append(pushed, webex.Message{ID: m.ID, RoomID: m.RoomID, PersonID: m.PersonID, Created: m.Created})
+	}
+	totalOf := func() uint64 {
+		e.tracker.mu.Lock()
+		defer e.tracker.mu.Unlock()
+		return e.tracker.rooms[room.ID].total
+	}
+	before := totalOf()
+	e.tracker.Ingest(room.ID, pushed)
+	e.tracker.Ingest(room.ID, pushed[1:]) // a retried delivery
+	if got := totalOf(); got != before+3 {
+		t.Fatalf("after pushing 3 messages (one delivery retried) the room's total is %d, want %d", got, before+3)
+	}
+	later := e.srv.PostMessage(room.ID, org.People[4].ID, now.Add(-time.Second))
+	seen[room.ID] = append(seen[room.ID], later)
+
+	e.srv.ResetRequests()
+	got := e.scrape(t, 10*time.Second)
+	compare(t, got, expected(now, e.windows, truth(e.srv, seen, nil)))
+	assertCalls(t, e.srv, 1, 1, 0)
+	for _, r := range e.srv.RequestLog() {
+		if r.Endpoint == "messages" && r.Status == 200 && !strings.Contains(r.RawQuery, "max=50") {
+			t.Errorf("the poll after pushed messages was not a warm read from the newest pushed one: %s", r.RawQuery)
+		}
 	}
 }
