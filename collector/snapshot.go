@@ -34,6 +34,10 @@ type RoomSnapshot struct {
 	Counts      []WindowCount // one per window, in Snapshot.Windows order
 	Total       uint64
 	Refreshed   time.Time // zero if never refreshed successfully
+	// Read: the room's messages have been read in full at least once.
+	// Until then LastMessage, Counts and Total are unknown and not exported
+	// (absent, not 0: a 0 means "read, and none").
+	Read bool
 	// NoMessages: the account cannot see the room's messages (a bot in a
 	// group room), so LastMessage, Counts and Total mean nothing.
 	NoMessages bool
@@ -53,7 +57,7 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 	seen := map[string]struct{}{}
 	for _, st := range t.rooms {
 		rs := RoomSnapshot{Room: st.room, LastMessage: st.newest, Total: st.total, Refreshed: st.refreshed,
-			NoMessages: st.noMessages, Members: -1}
+			Read: st.read, NoMessages: st.noMessages, Members: -1}
 		if t.hideTitles {
 			rs.Room.Title = ""
 		}
