@@ -106,7 +106,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if r.Members >= 0 {
 			gauge(d.members, float64(r.Members), room.ID)
 		}
-		if r.NoMessages {
+		if r.NoMessages || !r.Read {
 			continue
 		}
 		if !r.LastMessage.IsZero() {

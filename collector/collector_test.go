@@ -83,7 +83,7 @@ func TestScrapesMatchGroundTruth(t *testing.T) {
 	}
 	fresh := webextest.Room{ID: webextest.MakeID("ROOM", 424242), Title: "New room", Type: "group", Created: now.Add(-time.Hour), LastActivity: now.Add(-time.Hour)}
 	e.srv.AddRoom(fresh)
-	seen[fresh.ID] = []webextest.Message{e.srv.PostMessage(fresh.ID, org.People[0].ID, now.Add(-time.Minute))}
+	seen[fresh.ID] = []webextest.Message{asBacklog(e.srv.PostMessage(fresh.ID, org.People[0].ID, now.Add(-time.Minute)))}
 	got = e.scrape(t, 30*time.Second)
 	compare(t, got, expected(now, e.windows, truth(e.srv, seen, nil)))
 	assertCalls(t, e.srv, 1, 1, 0)
@@ -407,7 +407,7 @@ func TestGapBelowDeletedMessage(t *testing.T) {
 	}
 	// The gap starts below a message the fake does not know: like a deleted one, 404.
 	e.tracker.mu.Lock()
-	e.tracker.rooms[busy.ID].gap.beforeID = webextest.MakeID("MESSAGE", 987654)
+	e.tracker.rooms[busy.ID].gaps[0].beforeID = webextest.MakeID("MESSAGE", 987654)
 	e.tracker.mu.Unlock()
 	e.clock.Add(time.Minute)
 	got = e.scrape(t, 10*time.Second)

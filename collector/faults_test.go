@@ -48,7 +48,10 @@ func (v view) want(windows []Window) map[string]float64 {
 		case !stale:
 			w[k] = unixSec(v.listedAt)
 		case at.IsZero():
+			// Never read: no refresh time, and its message values are
+			// unknown, so absent (not 0).
 			delete(w, k)
+			unread(w, r.ID, windows)
 		default:
 			w[k] = unixSec(at)
 		}
@@ -58,6 +61,16 @@ func (v view) want(windows []Window) map[string]float64 {
 	w[key("webex_scrape_collector_success", "collector", "rooms")] = b2f(v.up)
 	w[key("webex_scrape_collector_success", "collector", "messages")] = b2f(v.up && v.messagesOK)
 	return w
+}
+
+// unread removes from w the message values of a room not read yet.
+func unread(w map[string]float64, roomID string, windows []Window) {
+	delete(w, key("webex_room_messages_total", "room_id", roomID))
+	delete(w, key("webex_room_last_message_timestamp_seconds", "room_id", roomID))
+	for _, win := range windows {
+		delete(w, key("webex_room_recent_messages", "room_id", roomID, "window", win.Name))
+		delete(w, key("webex_room_recent_senders", "room_id", roomID, "window", win.Name))
+	}
 }
 
 func b2f(b bool) float64 {
@@ -109,7 +122,7 @@ func newFixture(t *testing.T, seed int64) *fixture {
 	e.srv.AddRoom(webextest.Room{ID: f.victim, Title: "Victim", Type: "group", Created: now.Add(-30 * time.Minute)})
 	for j := range 5 {
 		m := e.srv.PostMessage(f.victim, org.People[j].ID, now.Add(-time.Duration(20-3*j)*time.Minute))
-		f.seen[f.victim] = append(f.seen[f.victim], m)
+		f.seen[f.victim] = append(f.seen[f.victim], asBacklog(m))
 	}
 	f.moved = append(f.moved, f.victim)
 	return f

@@ -14,7 +14,9 @@ import (
 )
 
 // The poll feed: list the rooms, plan the reads of rooms whose lastActivity
-// moved, and run them with bounded concurrency.
+// moved (or that have messages no read has reached yet), and run them with
+// bounded concurrency. Whatever a read gets goes into the state through
+// ingestLocked, the one operation every feed uses.
 
 // Source is what the tracker reads from Webex (a *webex.Client).
 type Source interface {
@@ -35,9 +37,15 @@ const (
 type job struct {
 	roomID       string
 	lastActivity time.Time            // as listed in this refresh
+	gaps         []gapRead            // runs of messages earlier reads did not reach: first
 	top          *webex.MessagesQuery // the newest messages, when lastActivity moved
-	gap          *webex.MessagesQuery // the rest of an interrupted read, first
 	pending      bool                 // left over from an earlier refresh: goes first
+}
+
+// gapRead is the read of one gap.
+type gapRead struct {
+	gap   *gap
+	query webex.MessagesQuery
 }
 
 func (t *Tracker) refresh(ctx context.Context) *Snapshot {
@@ -60,71 +68,53 @@ func (t *Tracker) refresh(ctx context.Context) *Snapshot {
 	msgJobs, memberJobs := t.plan(rooms, now)
 	phases := []Phase{roomsPhase, t.runPhase(ctx, "messages", msgJobs, func(ctx context.Context, j job) error {
 		return t.readRoom(ctx, j, now)
-	})}
+	}, t.markPending)}
 	if t.members {
+		// A failed membership read leaves the member count as it was; it
+		// does not make the room pending, which is about messages.
 		phases = append(phases, t.runPhase(ctx, "memberships", memberJobs, func(ctx context.Context, j job) error {
 			ms, err := t.src.Memberships(ctx, j.roomID)
 			if err == nil {
 				t.setMembers(j, len(ms), now)
 			}
 			return err
-		}))
+		}, nil))
 	}
 
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.up = true
 	t.pruneSendersLocked()
-	return t.snapshotLocked(now, true, phases)
-}
-
-// LearnAccount asks /people/me which kind of account the token belongs to
-// (bots see less) and logs it. The tracker does this by itself before its
-// first listing and after a 401; calling it at start makes it known early.
-func (t *Tracker) LearnAccount(ctx context.Context) error {
-	me, err := t.src.Me(ctx)
-	if err != nil {
-		return err
-	}
-	level.Info(t.logger).Log("msg", "Webex account", "type", me.Type, "name", me.DisplayName)
-	t.mu.Lock()
-	t.account = &me
+	snap := t.snapshotLocked(now, true, phases)
 	t.mu.Unlock()
-	return nil
+	t.saveIfDue(now)
+	return snap
 }
 
-// listRooms learns the account if unknown and lists the watched rooms. A
-// refused token fails here, once, for the whole refresh.
+// listRooms makes sure the account is known and lists the rooms. A refused
+// token fails here, once, for the whole refresh.
 func (t *Tracker) listRooms(ctx context.Context) ([]webex.Room, error) {
-	t.mu.Lock()
-	known := t.account != nil
-	t.mu.Unlock()
-	if !known {
-		err := t.LearnAccount(ctx)
-		var rl *webex.RateLimitError
-		switch {
-		case webex.IsUnauthorized(err) || errors.As(err, &rl) || ctx.Err() != nil:
-			return nil, err
-		case err != nil:
-			level.Warn(t.logger).Log("msg", "Could not learn the account type; assuming a person", "err", err)
-		}
+	if err := t.ensureAccount(ctx); err != nil {
+		return nil, err
 	}
 	rooms, err := t.src.Rooms(ctx, t.filter.query())
 	if err != nil {
 		if webex.IsUnauthorized(err) {
-			t.mu.Lock()
-			t.account = nil // the token may now be another account's
-			t.mu.Unlock()
+			t.forgetAccount() // the token may now be another account's
 		}
 		return nil, err
 	}
-	return slices.DeleteFunc(rooms, func(r webex.Room) bool { return !t.filter.Keep(r) }), nil
+	// The listing may have been the first call with a new token.
+	if err := t.ensureAccount(ctx); err != nil {
+		return nil, err
+	}
+	return rooms, nil
 }
 
-// plan merges a fresh listing into the state: rooms gone from the listing
-// leave it, new rooms join it, and rooms whose lastActivity moved (and lies
-// within the widest window) become message jobs, earlier leftovers and the
-// most recently active first. Rooms whose members are due become member jobs.
+// plan merges a fresh listing into the state: new rooms join it, rooms
+// missing from a few listings in a row leave it, and rooms whose
+// lastActivity moved (and lies within the widest window) or that have gaps
+// become message jobs, earlier leftovers and the most recently active
+// first. Rooms whose members are due become member jobs.
 func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs []job) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -132,37 +122,45 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 	bot := t.account != nil && t.account.IsBot()
 	listed := make(map[string]bool, len(rooms))
 	for _, r := range rooms {
-		listed[r.ID] = true
 		st := t.rooms[r.ID]
+		// The last good title stands in for one Webex could not decrypt,
+		// before the filters see the room.
+		if r.TitleUnavailable && st != nil {
+			r.Title = st.room.Title
+		}
+		if !t.filter.Keep(r) {
+			delete(t.rooms, r.ID)
+			continue
+		}
+		listed[r.ID] = true
 		if st == nil {
 			st = &roomState{}
 			t.rooms[r.ID] = st
 		}
-		if r.TitleUnavailable {
-			r.Title = st.room.Title
-		}
-		st.room = r
+		st.room, st.absent = r, 0
 		st.history = st.history.prune(cutoff.UnixMilli())
 		// Bots cannot list a group room's messages without being mentioned:
 		// the exporter does not ask, and shows no message metrics there.
 		st.noMessages = bot && r.Type == "group"
-		moved := !st.read || !r.LastActivity.Equal(st.readActivity)
+		moved := !st.watched || !r.LastActivity.Equal(st.readActivity)
 		switch {
 		case st.noMessages || !r.LastActivity.After(cutoff):
 			// Nothing new can lie inside any window: no call needed.
-			st.read, st.readActivity, st.refreshed, st.pending, st.gap = true, r.LastActivity, now, false, nil
-		case !moved && st.gap == nil:
+			st.watched, st.read, st.readActivity, st.refreshed, st.pending, st.gaps = true, true, r.LastActivity, now, false, nil
+		case !moved && len(st.gaps) == 0:
 			st.refreshed, st.pending = now, false
 		default:
 			j := job{roomID: r.ID, lastActivity: r.LastActivity, pending: st.pending}
-			if g := st.gap; g != nil {
-				j.gap = &webex.MessagesQuery{RoomID: r.ID, BeforeMessage: g.beforeID, StopAtID: g.stopAtID,
-					Since: latest(g.since, cutoff), PageSize: coldPageSize}
+			for _, g := range st.gaps {
+				j.gaps = append(j.gaps, gapRead{gap: g, query: g.query(r.ID, cutoff)})
 			}
 			if moved {
 				j.top = &webex.MessagesQuery{RoomID: r.ID, Since: cutoff, PageSize: coldPageSize}
 				if len(st.newestIDs) > 0 {
+					// Stop at the newest known message, or at the first one
+					// older than it should that one have been deleted.
 					j.top.StopAtID, j.top.PageSize = st.newestIDs[len(st.newestIDs)-1], warmPageSize
+					j.top.Since = latest(cutoff, st.newest)
 				}
 			}
 			msgJobs = append(msgJobs, j)
@@ -171,9 +169,14 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 			memberJobs = append(memberJobs, job{roomID: r.ID, lastActivity: r.LastActivity})
 		}
 	}
-	for id := range t.rooms {
+	// A room missing from one listing may only have moved between pages
+	// while they were read: it keeps its state (unexported) for a few
+	// listings before it leaves.
+	for id, st := range t.rooms {
 		if !listed[id] {
-			delete(t.rooms, id)
+			if st.absent++; st.absent > maxAbsent {
+				delete(t.rooms, id)
+			}
 		}
 	}
 	slices.SortFunc(msgJobs, func(a, b job) int {
@@ -188,14 +191,25 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 	return msgJobs, memberJobs
 }
 
+// query is the read of what g still misses.
+func (g *gap) query(roomID string, cutoff time.Time) webex.MessagesQuery {
+	q := webex.MessagesQuery{RoomID: roomID, BeforeMessage: g.beforeID, StopAtID: g.stopAtID,
+		Since: latest(g.until, cutoff), PageSize: coldPageSize}
+	if q.BeforeMessage == "" {
+		q.Before = g.before
+	}
+	return q
+}
+
 // runPhase runs do for each job with bounded concurrency until the jobs are
-// done, ctx ends, or Webex rate-limits the account; a room whose job failed
-// or was not run is marked pending. Failures are logged once, together.
-func (t *Tracker) runPhase(ctx context.Context, name string, jobs []job, do func(context.Context, job) error) Phase {
+// done, ctx ends, or Webex rate-limits the account; failed is called for a
+// job that failed or was not run (nil: nothing to record). Failures are
+// logged once, together.
+func (t *Tracker) runPhase(ctx context.Context, name string, jobs []job, do func(context.Context, job) error, failed func(job)) Phase {
 	start := time.Now()
 	var (
 		next    atomic.Int64
-		failed  atomic.Int64
+		nFailed atomic.Int64
 		stop    atomic.Bool
 		errOnce sync.Once
 		first   error
@@ -218,92 +232,146 @@ func (t *Tracker) runPhase(ctx context.Context, name string, jobs []job, do func
 					err = do(ctx, jobs[i])
 				}
 				if err != nil {
-					var rl *webex.RateLimitError
-					if errors.As(err, &rl) {
+					if isRateLimit(err) {
 						stop.Store(true)
 					}
-					failed.Add(1)
+					nFailed.Add(1)
 					errOnce.Do(func() { first = err })
-					t.markPending(jobs[i].roomID)
+					if failed != nil {
+						failed(jobs[i])
+					}
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if n := failed.Load(); n > 0 {
+	if n := nFailed.Load(); n > 0 {
 		level.Warn(t.logger).Log("msg", "Some rooms could not be refreshed; they keep their last values and are read first next time",
 			"phase", name, "rooms", n, "of", len(jobs), "err", first)
 	}
-	return Phase{Name: name, Success: failed.Load() == 0, Duration: time.Since(start)}
+	return Phase{Name: name, Success: nFailed.Load() == 0, Duration: time.Since(start)}
 }
 
 var errRateLimitedEarlier = errors.New("not attempted: Webex rate-limited an earlier call of this refresh")
 
-func (t *Tracker) markPending(roomID string) {
+func isRateLimit(err error) bool {
+	var rl *webex.RateLimitError
+	return errors.As(err, &rl)
+}
+
+func (t *Tracker) markPending(j job) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if st := t.rooms[roomID]; st != nil {
+	if st := t.rooms[j.roomID]; st != nil {
 		st.pending = true
 	}
 }
 
-// readRoom reads what a job's room needs: first the rest of an interrupted
-// read, then the messages since the newest known. Whatever a read got
-// before an error is kept, and the rest becomes the room's gap.
+// readRoom reads what a job's room needs: first its gaps, then the
+// messages since the newest known. A gap that fails does not hold back the
+// newest messages; the deadline or a rate limit stops the room's reads.
+// Whatever a read got before an error is kept.
 func (t *Tracker) readRoom(ctx context.Context, j job, now time.Time) error {
-	if j.gap != nil {
-		msgs, err := t.src.Messages(ctx, *j.gap)
-		if webex.IsNotFound(err) {
-			// The message the gap starts below was deleted (Webex answers
-			// 404 to beforeMessage then): the gap cannot be read, so the
-			// counts miss it. If the room itself is gone, the top read
-			// fails too and the next listing drops the room.
-			level.Warn(t.logger).Log("msg", "Giving up on messages an interrupted read did not reach", "room_id", j.roomID, "err", err)
-			msgs, err = nil, nil
+	var gapErr error
+	for _, g := range j.gaps {
+		msgs, err := t.src.Messages(ctx, g.query)
+		if t.applyGap(j.roomID, g.gap, msgs, err, ctx.Err() != nil, now) {
+			continue // given up, with a log line
 		}
-		t.apply(j.roomID, j.lastActivity, *j.gap, msgs, err, true, now)
 		if err != nil {
-			return err
+			if ctx.Err() != nil || isRateLimit(err) {
+				return err
+			}
+			gapErr = errors.Join(gapErr, err)
 		}
 	}
 	if j.top != nil {
 		msgs, err := t.src.Messages(ctx, *j.top)
-		t.apply(j.roomID, j.lastActivity, *j.top, msgs, err, false, now)
+		t.applyTop(j, msgs, err, now)
 		if err != nil {
 			return err
 		}
 	}
+	if gapErr != nil {
+		return gapErr
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if st := t.rooms[j.roomID]; st != nil {
-		st.read, st.readActivity, st.refreshed, st.pending = true, j.lastActivity, now, false
+		st.refreshed, st.pending = now, false
 	}
 	return nil
 }
 
-// apply records what one read of q got. A read that failed after some
-// pages leaves a gap below its oldest message; a gap read narrows it, or
-// closes it when complete.
-func (t *Tracker) apply(roomID string, lastActivity time.Time, q webex.MessagesQuery, msgs []webex.Message, err error, isGap bool, now time.Time) {
+// applyTop records what a read of a room's newest messages got. A read that
+// failed after some pages got the newest ones: the room counts as read up
+// to its current lastActivity and the rest waits as a gap.
+func (t *Tracker) applyTop(j job, msgs []webex.Message, err error, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.rooms[j.roomID]
+	if st == nil {
+		return
+	}
+	// Messages above the newest known were created while the exporter
+	// watched the room; at the first read, they are the room's backlog.
+	t.ingestLocked(st, msgs, st.watched, now)
+	if err != nil && len(msgs) == 0 {
+		return
+	}
+	if err != nil {
+		q := j.top
+		st.gaps = append(st.gaps, &gap{beforeID: msgs[len(msgs)-1].ID, stopAtID: q.StopAtID, until: q.Since, backlog: !st.watched})
+		if len(st.gaps) > maxGaps {
+			level.Warn(t.logger).Log("msg", "Too many interrupted reads; giving up on the oldest", "room_id", j.roomID)
+			st.gaps = st.gaps[1:]
+		}
+	}
+	st.watched, st.readActivity = true, j.lastActivity
+	st.updateRead()
+}
+
+// applyGap records what a read of gap g got: the gap closes when the read
+// completed, narrows when it got some messages, and is given up when the
+// message it starts below is gone (404) or after maxGapFailures failures
+// that were neither the deadline (interrupted) nor a rate limit. It
+// reports whether the gap was given up.
+func (t *Tracker) applyGap(roomID string, g *gap, msgs []webex.Message, err error, interrupted bool, now time.Time) (gaveUp bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.rooms[roomID]
 	if st == nil {
-		return
+		return false
 	}
-	t.ingestLocked(st, msgs, isGap, now)
+	t.ingestLocked(st, msgs, !g.backlog, now)
+	if len(msgs) > 0 {
+		g.beforeID = msgs[len(msgs)-1].ID
+	}
+	done := err == nil
 	switch {
-	case err == nil && isGap:
-		st.gap = nil
-	case err == nil || len(msgs) == 0:
-	case isGap:
-		st.gap.beforeID = msgs[len(msgs)-1].ID
+	case err == nil, interrupted, isRateLimit(err):
+	case webex.IsNotFound(err):
+		// The message the gap starts below was deleted (Webex answers 404
+		// to beforeMessage then): the gap cannot be read, so the counts
+		// miss it. If the room itself is gone, the next listings drop it.
+		level.Warn(t.logger).Log("msg", "Giving up on messages an interrupted read did not reach: the message it stopped at is gone", "room_id", roomID, "err", err)
+		done, gaveUp = true, true
 	default:
-		// The newest messages are in, so the room counts as read up to
-		// its current lastActivity; the rest waits as the gap.
-		st.gap = &gap{beforeID: msgs[len(msgs)-1].ID, stopAtID: q.StopAtID, since: q.Since}
-		st.read, st.readActivity = true, lastActivity
+		if g.failures++; g.failures >= maxGapFailures {
+			level.Warn(t.logger).Log("msg", "Giving up on messages an interrupted read did not reach, after repeated failures", "room_id", roomID, "failures", g.failures, "err", err)
+			done, gaveUp = true, true
+		}
 	}
+	if done {
+		st.gaps = slices.DeleteFunc(st.gaps, func(o *gap) bool { return o == g })
+		st.updateRead()
+	}
+	return gaveUp
+}
+
+// updateRead sets read: the room was watched and no backlog gap is open.
+func (st *roomState) updateRead() {
+	st.read = st.watched && !slices.ContainsFunc(st.gaps, func(g *gap) bool { return g.backlog })
 }
 
 func latest(a, b time.Time) time.Time {

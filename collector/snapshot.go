@@ -56,6 +56,9 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 	}
 	seen := map[string]struct{}{}
 	for _, st := range t.rooms {
+		if st.absent > 0 {
+			continue // missing from the last listing: not shown while it may come back
+		}
 		rs := RoomSnapshot{Room: st.room, LastMessage: st.newest, Total: st.total, Refreshed: st.refreshed,
 			Read: st.read, NoMessages: st.noMessages, Members: -1}
 		if t.hideTitles {

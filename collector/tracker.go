@@ -27,6 +27,11 @@ type Config struct {
 	HideTitles bool
 	// TokenExpiry, if set, tells when the access token expires (zero: unknown).
 	TokenExpiry func() time.Time
+	// StateFile, if set, is where the state is kept across restarts: read by
+	// LoadState, written after a refresh at most every StateInterval
+	// (default 1m) and by SaveState.
+	StateFile     string
+	StateInterval time.Duration
 }
 
 // Tracker keeps the state between scrapes and refreshes it incrementally:
@@ -53,37 +58,72 @@ type Tracker struct {
 	up      bool              // whether the last refresh listed the rooms
 	flight  *flight           // the refresh under way, if any
 	account *webex.Person     // from /people/me; nil until known, and again after a 401
+	// accountGen is the token generation the account was learned with: a
+	// new token (a swapped token file) may be another account's.
+	accountGen uint64
+	// owner is the id of the account the rooms' state belongs to ("" while
+	// none); restored is a state file's content waiting for the account to
+	// be known, to be adopted or discarded.
+	owner    string
+	restored *savedState
+
+	// The state file (see statefile.go).
+	statePath     string
+	stateInterval time.Duration
+	writeMu       sync.Mutex // one write at a time
+	stateWritten  time.Time  // last successful write (t.now)
+	stateAttempt  time.Time  // last attempt (t.now)
+	stateFailures uint64     // failed writes
 
 	onWait func() // tests: called when a scrape starts waiting for another's refresh
 }
 
 // roomState is what the tracker knows of one room.
 type roomState struct {
-	room         webex.Room // as last listed; Title is the last known good title
-	read         bool       // messages have been read (or known empty) at least once
-	readActivity time.Time  // the room's lastActivity when its messages were last read
-	newest       time.Time  // creation time of the newest message known
-	newestIDs    []string   // ids of the known messages created at newest
-	history      history    // messages within the widest window
-	total        uint64     // messages seen since the tracker began watching
-	refreshed    time.Time  // last successful refresh
-	pending      bool       // a needed refresh failed or ran out of time
-	noMessages   bool       // a bot's group room: messages are not visible
-	gap          *gap       // messages an interrupted read has yet to reach
+	room webex.Room // as last listed; Title is the last known good title
+	// watched: a read of the room's newest messages has succeeded, so every
+	// message found above them later was created while the exporter watched
+	// and counts in total. read: besides, no backlog gap is open, so the
+	// windows hold every message in them (Snapshot's Read).
+	watched, read bool
+	readActivity  time.Time // the room's lastActivity when its messages were last read
+	newest        time.Time // creation time of the newest message known, never in the future
+	newestIDs     []string  // ids of the known messages created at newest
+	history       history   // messages within the widest window
+	total         uint64    // messages created since the exporter began watching the room
+	refreshed     time.Time // last successful refresh
+	pending       bool      // a needed read of messages failed or ran out of time
+	noMessages    bool      // a bot's group room: messages are not visible
+	gaps          []*gap    // messages no read has reached yet, oldest first
+	absent        int       // listings in a row the room was missing from
 
 	members         int       // member count, when memberships are on
 	membersAt       time.Time // when members was read (zero: never)
 	membersActivity time.Time // the room's lastActivity then
 }
 
-// gap is the part of a room's messages that a read interrupted by the
-// deadline or an error did not reach: below beforeID, down to stopAtID or
-// since. It is read before anything newer, so a room has one gap at most.
+// gap is a run of a room's messages no read has reached yet: those created
+// before beforeID (or before the time before), down to the first message
+// created before until (or stopAtID, the newest known when the gap opened).
+// A read interrupted by the deadline or an error leaves one; so do windows
+// widened across a restart.
 type gap struct {
-	beforeID string    // the oldest message the interrupted read got
-	stopAtID string    // the newest message known before that read ("" for none)
-	since    time.Time // the widest window's start then
+	beforeID string    // below this message (the oldest the interrupted read got)
+	before   time.Time // or, without beforeID, below this creation time
+	stopAtID string    // the newest message known when the gap opened ("" for none)
+	until    time.Time // messages created before this are known or out of every window
+	// backlog: the messages were created before the exporter began watching
+	// the room: they fill the windows but do not count in total.
+	backlog  bool
+	failures int // failed reads of this gap (other than deadline and rate limit)
 }
+
+// Bounds on what a room keeps while Webex misbehaves.
+const (
+	maxGaps        = 8 // gaps a room keeps; the oldest is given up beyond
+	maxGapFailures = 3 // failed reads before a gap is given up
+	maxAbsent      = 3 // listings a room may be missing from before its state is dropped
+)
 
 // NewTracker returns a tracker with empty state.
 func NewTracker(src Source, cfg Config) *Tracker {
@@ -100,6 +140,12 @@ func NewTracker(src Source, cfg Config) *Tracker {
 		logger:      cfg.Logger,
 		rooms:       map[string]*roomState{},
 		people:      map[string]string{},
+
+		statePath:     cfg.StateFile,
+		stateInterval: cfg.StateInterval,
+	}
+	if t.stateInterval <= 0 {
+		t.stateInterval = time.Minute
 	}
 	if t.workers <= 0 {
 		t.workers = 4
@@ -118,38 +164,41 @@ func NewTracker(src Source, cfg Config) *Tracker {
 }
 
 // Ingest records messages that arrived in a room, whatever fetched them
-// (polling today; pushed events later). msgs may be in any order; messages
-// already known, or older than the newest known one, are ignored.
+// (a read, an event, a pushed delivery). A message already known counts
+// once, however often it is reported. Messages are counted in
+// webex_room_messages_total once the room is watched.
 func (t *Tracker) Ingest(roomID string, msgs []webex.Message) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if st := t.rooms[roomID]; st != nil {
-		t.ingestLocked(st, msgs, false, t.now())
+		t.ingestLocked(st, msgs, st.watched, t.now())
 	}
 }
 
-// ingestLocked adds msgs to a room. Messages older than the newest known
-// one are skipped as already seen, unless they fill the room's gap (older),
-// which no earlier read reached.
-func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, older bool, now time.Time) {
-	msgs = slices.Clone(msgs)
-	slices.SortStableFunc(msgs, func(a, b webex.Message) int { return a.Created.Compare(b.Created) })
+// ingestLocked adds msgs (in any order) to a room's windows, counting them
+// in total when count is set. A message already in the windows is skipped:
+// the same message read twice, pushed and then read, or read past a stop
+// message that was deleted, counts once. The newest known message, where
+// the next read stops, never moves into the future: a message dated ahead
+// of the clock would hide every real message created before it.
+func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, count bool, now time.Time) {
 	cutoff := now.Add(-t.widest).UnixMilli()
 	for _, m := range msgs {
-		if !older {
-			switch c := m.Created.Compare(st.newest); {
-			case c < 0 && !st.newest.IsZero():
-				continue
-			case c == 0 && slices.Contains(st.newestIDs, m.ID):
-				continue
-			case c > 0:
+		if !m.Created.After(now) && !m.Created.Before(st.newest) {
+			if m.Created.After(st.newest) {
 				st.newest, st.newestIDs = m.Created, st.newestIDs[:0]
 			}
-			st.newestIDs = append(st.newestIDs, m.ID)
+			if !slices.Contains(st.newestIDs, m.ID) {
+				st.newestIDs = append(st.newestIDs, m.ID)
+			}
 		}
-		st.total++
-		if at := m.Created.UnixMilli(); at > cutoff {
-			st.history = st.history.insert(msg{at: at, sender: t.intern(m.PersonID)})
+		at, id := m.Created.UnixMilli(), hashID(m.ID)
+		if at <= cutoff || st.history.has(at, id) {
+			continue
+		}
+		st.history = st.history.insert(msg{at: at, id: id, sender: t.intern(m.PersonID)})
+		if count {
+			st.total++
 		}
 	}
 }
@@ -180,13 +229,19 @@ func (t *Tracker) pruneSendersLocked() {
 	}
 }
 
-// stateSize reports what the state holds: rooms, messages kept for the
-// windows, and interned sender ids (for tests that check it stays bounded).
-func (t *Tracker) stateSize() (rooms, messages, people int) {
+// stateSize reports what the state holds: rooms (listed, and kept while
+// missing from recent listings), messages kept for the windows of the
+// listed ones, and interned sender ids (for tests that check it stays
+// bounded).
+func (t *Tracker) stateSize() (rooms, absent, messages, people int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, st := range t.rooms {
+		if st.absent > 0 {
+			absent++
+			continue
+		}
 		messages += len(st.history)
 	}
-	return len(t.rooms), messages, len(t.people)
+	return len(t.rooms), absent, messages, len(t.people)
 }

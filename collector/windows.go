@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -45,10 +46,32 @@ func ParseWindows(s string) ([]Window, error) {
 // widest returns the longest window (ws is sorted shortest first).
 func widest(ws []Window) time.Duration { return ws[len(ws)-1].Duration }
 
-// msg is what the windows need of a message: when, and who.
+// msg is what the windows need of a message: when, who, and enough of its
+// id to tell it from another message created in the same millisecond.
 type msg struct {
 	at     int64  // creation time, Unix milliseconds
+	id     uint32 // hashID of the message id
 	sender string // interned person id
+}
+
+// hashID is a message id in 4 bytes. Two messages are the same when both
+// their creation times and hashes are equal: a collision needs two ids
+// created in the same millisecond of one room.
+func hashID(id string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return h.Sum32()
+}
+
+// has reports whether the history holds the message created at at with id.
+func (h history) has(at int64, id uint32) bool {
+	i, _ := slices.BinarySearchFunc(h, at, func(m msg, at int64) int { return cmpInt(m.at, at) })
+	for ; i < len(h) && h[i].at == at; i++ {
+		if h[i].id == id {
+			return true
+		}
+	}
+	return false
 }
 
 // history is a room's messages within the widest window, oldest first.

@@ -24,6 +24,7 @@ type Message struct {
 type MessagesQuery struct {
 	RoomID        string
 	BeforeMessage string    // start below this message, to resume a read ("" for the newest)
+	Before        time.Time // or only messages created before this time (zero: no limit)
 	StopAtID      string    // the newest message already known ("" for none)
 	Since         time.Time // oldest creation time wanted (zero: no limit)
 	// MentionedMe lists only messages that mention the account (bots must
@@ -63,6 +64,8 @@ func (c *Client) Messages(ctx context.Context, q MessagesQuery) ([]Message, erro
 	}
 	if q.BeforeMessage != "" {
 		v.Set("beforeMessage", q.BeforeMessage)
+	} else if !q.Before.IsZero() {
+		v.Set("before", q.Before.UTC().Format("2006-01-02T15:04:05.000Z"))
 	}
 	var out []Message
 	err := list(ctx, c, c.endpoint("messages", v), func(items []messageJSON) (bool, error) {
