@@ -62,6 +62,8 @@ type config struct {
 	scrapeTimeout time.Duration
 	timeoutOffset time.Duration
 	maxRequests   int
+	stateFile     string
+	stateInterval time.Duration
 	demo          bool
 	web           *web.FlagConfig
 	log           promslog.Config
@@ -115,6 +117,9 @@ func newApp(cfg *config, raw *rawFlags, stderr io.Writer) *kingpin.Application {
 	app.Flag("web.timeout-offset", "Subtracted from the scrape timeout, to leave time to answer.").Default("0.5s").DurationVar(&cfg.timeoutOffset)
 	app.Flag("web.max-requests", "Maximum concurrent scrapes of the metrics path; more get 503. 0 disables the limit.").
 		Default("40").IntVar(&cfg.maxRequests)
+	app.Flag("state.file", "Keep what the exporter knows in this file across restarts (written atomically after a refresh and at shutdown). Off when empty.").
+		PlaceHolder("PATH").StringVar(&cfg.stateFile)
+	app.Flag("state.interval", "Write the state file after a refresh at most this often.").Default("1m").DurationVar(&cfg.stateInterval)
 	app.Flag("demo", "Serve a simulated Webex organisation in-process: no token, no network.").BoolVar(&cfg.demo)
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
 	promslogflag.AddFlags(app, &cfg.log)
@@ -149,6 +154,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--webex.token-file and --webex.oauth.* are alternatives: give one")
 	case cfg.membersEvery <= 0:
 		return nil, fmt.Errorf("--collector.memberships.refresh=%s: want a positive duration", cfg.membersEvery)
+	case cfg.stateInterval <= 0:
+		return nil, fmt.Errorf("--state.interval=%s: want a positive duration", cfg.stateInterval)
 	}
 	switch {
 	case cfg.concurrency < 1 || cfg.concurrency > 64:
@@ -304,15 +311,25 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		MembershipsRefresh: cfg.membersEvery,
 		HideTitles:         !cfg.titles,
 		TokenExpiry:        tokenExpiry,
+		StateFile:          cfg.stateFile,
+		StateInterval:      cfg.stateInterval,
 	})
+	exporterReg.MustRegister(collector.NewStateMetrics(tracker))
+	tracker.LoadState()
 
-	// Learn the account type now, so the log says at once which account
-	// the token is; a failure here is not fatal (Webex may be down).
-	startCtx, cancel := context.WithTimeout(ctx, cfg.scrapeTimeout)
-	if err := tracker.LearnAccount(startCtx); err != nil {
-		level.Warn(logger).Log("msg", "Could not ask Webex which account the token is; trying again at the first scrape", "err", err)
-	}
-	cancel()
+	// Learn the account now, in the background, so the log says early which
+	// account the token is, without holding back the listener (a liveness
+	// probe must get an answer while Webex hangs). A failure is not fatal:
+	// the first scrape asks again.
+	learned := make(chan struct{})
+	go func() {
+		defer close(learned)
+		learnCtx, cancel := context.WithTimeout(ctx, cfg.scrapeTimeout)
+		defer cancel()
+		if err := tracker.LearnAccount(learnCtx); err != nil && ctx.Err() == nil {
+			level.Warn(logger).Log("msg", "Could not ask Webex which account the token is; trying again at the first scrape", "err", err)
+		}
+	}()
 
 	slogger := slog.New(slgokit.NewGoKitHandler(base, cfg.log.Level))
 	mux := http.NewServeMux()
@@ -331,14 +348,26 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		<-ctx.Done()
+		// Stop taking scrapes and let those under way answer (at most 5 s),
+		// then write the state: all within 10 s of SIGTERM.
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(shutdownCtx) //nolint:errcheck // exiting anyway
 	}()
 	if err := web.ListenAndServe(srv, cfg.web, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	<-stopped
+	<-learned
+	if cfg.stateFile != "" {
+		if err := tracker.SaveState(); err != nil {
+			return fmt.Errorf("writing the state file at shutdown: %w", err)
+		}
+		level.Info(logger).Log("msg", "State written; exiting", "file", cfg.stateFile)
 	}
 	return nil
 }

@@ -852,8 +852,12 @@ func TestAccountLearnedAtStart(t *testing.T) {
 	api := fakeAPI(t, org)
 	tokenFile := writeFile(t, t.TempDir(), "token", webextest.DefaultToken)
 	e := startExporter(t, "--webex.api-url="+api.URL, "--webex.token-file="+tokenFile)
+	waitCalls(t, api, "people/me", 1)
 	if c := api.Requests(); c["people/me"] != 1 || api.RequestsTotal() != 1 {
 		t.Errorf("before any scrape: %v; want exactly one /people/me call", c)
+	}
+	if code, _ := e.get("/"); code != 200 {
+		t.Fatalf("landing page: %d", code)
 	}
 	if !strings.Contains(e.logs.String(), `msg="Webex account" type=bot`) {
 		t.Errorf("the account type is not logged at start:\n%s", e.logs)

@@ -28,6 +28,7 @@ func TestReadmeMetricsTable(t *testing.T) {
 	actual := []string{"webex_exporter_build_info"}
 	descs := make(chan *prometheus.Desc, 100)
 	New(context.Background(), nil).Describe(descs)
+	NewStateMetrics(nil).Describe(descs)
 	close(descs)
 	name := regexp.MustCompile(`fqName: "([a-z_]+)"`)
 	for d := range descs {

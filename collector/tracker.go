@@ -66,6 +66,7 @@ type Tracker struct {
 	// be known, to be adopted or discarded.
 	owner    string
 	restored *savedState
+	learning *learning // the /people/me call under way, if any
 
 	// The state file (see statefile.go).
 	statePath     string
