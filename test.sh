@@ -33,6 +33,8 @@ echo "== end to end: the exporter in --demo scraped by a real Prometheus"
 go test -tags e2e -count=1 ./e2e/
 
 echo "== fuzzing (a short, fixed time per target)"
-for target in $(go test -list '^Fuzz' ./webex/ | grep '^Fuzz'); do
-  go test -run '^$' -fuzz "^${target}\$" -fuzztime 10s ./webex/
+for pkg in ./webex/ ./collector/; do
+  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime 10s "$pkg"
+  done
 done

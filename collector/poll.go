@@ -121,15 +121,21 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 	cutoff := now.Add(-t.widest)
 	bot := t.account != nil && t.account.IsBot()
 	listed := make(map[string]bool, len(rooms))
+	excluded := map[string]string{}
 	for _, r := range rooms {
 		st := t.rooms[r.ID]
 		// The last good title stands in for one Webex could not decrypt,
-		// before the filters see the room.
+		// before the filters see the room (also for a room they left out).
 		if r.TitleUnavailable && st != nil {
 			r.Title = st.room.Title
+		} else if r.TitleUnavailable {
+			r.Title = t.excluded[r.ID]
 		}
 		if !t.filter.Keep(r) {
 			delete(t.rooms, r.ID)
+			if r.Title != "" {
+				excluded[r.ID] = r.Title
+			}
 			continue
 		}
 		listed[r.ID] = true
@@ -142,7 +148,9 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 		// Bots cannot list a group room's messages without being mentioned:
 		// the exporter does not ask, and shows no message metrics there.
 		st.noMessages = bot && r.Type == "group"
-		moved := !st.watched || !r.LastActivity.Equal(st.readActivity)
+		// A lastActivity ahead of the clock (a message dated in the future)
+		// may not move when the next message comes: read until it is past.
+		moved := !st.watched || !r.LastActivity.Equal(st.readActivity) || r.LastActivity.After(now)
 		switch {
 		case st.noMessages || !r.LastActivity.After(cutoff):
 			// Nothing new can lie inside any window: no call needed.
@@ -169,6 +177,7 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 			memberJobs = append(memberJobs, job{roomID: r.ID, lastActivity: r.LastActivity})
 		}
 	}
+	t.excluded = excluded
 	// A room missing from one listing may only have moved between pages
 	// while they were read: it keeps its state (unexported) for a few
 	// listings before it leaves.

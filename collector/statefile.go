@@ -1,10 +1,11 @@
 package collector
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -116,15 +117,70 @@ func (t *Tracker) saveLocked(now time.Time) *savedState {
 	return s
 }
 
-// decodeState reads and checks a state file's content. Anything it does not
-// accept is an error: the caller sets the file aside.
-func decodeState(b []byte) (*savedState, error) {
+// encodeState writes s as JSON, one room at a time, so that writing the
+// state of 10,000 rooms does not hold a second copy of it in memory. The
+// result is what json.Marshal(s) gives (TestEncodeStateIsMarshal).
+func encodeState(w io.Writer, s *savedState) error {
+	head, err := json.Marshal(struct {
+		*savedState
+		Rooms []savedRoom `json:"rooms,omitempty"`
+	}{savedState: s})
+	if err != nil {
+		return err
+	}
+	// head ends with "}": re-open it for the rooms.
+	bw := bufio.NewWriter(w)
+	bw.Write(head[:len(head)-1])
+	bw.WriteString(`,"rooms":[`)
+	for i := range s.Rooms {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		b, err := json.Marshal(&s.Rooms[i])
+		if err != nil {
+			return err
+		}
+		bw.Write(b)
+	}
+	bw.WriteString("]}")
+	return bw.Flush()
+}
+
+// decodeState reads and checks a state file's content, one room at a time.
+// Anything it does not accept is an error: the caller sets the file aside.
+func decodeState(r io.Reader) (*savedState, error) {
 	var s savedState
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&s); err != nil {
+	dec := json.NewDecoder(r)
+	if err := decodeObject(dec, func(key string) error {
+		switch key {
+		case "rooms":
+			return decodeArray(dec, func() error {
+				var room savedRoom
+				if err := dec.Decode(&room); err != nil {
+					return err
+				}
+				s.Rooms = append(s.Rooms, room)
+				return nil
+			})
+		case "version":
+			return dec.Decode(&s.Version)
+		case "written":
+			return dec.Decode(&s.Written)
+		case "account":
+			return dec.Decode(&s.Account)
+		case "widest_ms":
+			return dec.Decode(&s.WidestMS)
+		case "windows":
+			return dec.Decode(&s.Windows)
+		case "senders":
+			return dec.Decode(&s.Senders)
+		}
+		var skip json.RawMessage
+		return dec.Decode(&skip)
+	}); err != nil {
 		return nil, fmt.Errorf("not a state file: %w", err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("not a state file: data after the end")
 	}
 	if s.Version != stateVersion {
@@ -214,7 +270,7 @@ func (t *Tracker) LoadState() {
 	if t.statePath == "" {
 		return
 	}
-	b, err := os.ReadFile(t.statePath)
+	f, err := os.Open(t.statePath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		level.Info(t.logger).Log("msg", "No state file yet; starting cold", "file", t.statePath)
@@ -223,7 +279,8 @@ func (t *Tracker) LoadState() {
 		level.Warn(t.logger).Log("msg", "Cannot read the state file; starting cold", "file", t.statePath, "err", err)
 		return
 	}
-	s, err := decodeState(b)
+	s, err := decodeState(bufio.NewReader(f))
+	f.Close()
 	if err != nil {
 		aside := t.statePath + ".corrupt"
 		if rerr := os.Rename(t.statePath, aside); rerr != nil {
@@ -275,10 +332,13 @@ func (t *Tracker) SaveState() error {
 	s := t.saveLocked(now)
 	t.mu.Unlock()
 
-	b, err := json.Marshal(s)
-	if err == nil {
-		err = writeFileAtomic(t.statePath, b, 0o600)
-	}
+	var size int64
+	err := writeFileAtomic(t.statePath, 0o600, func(w io.Writer) error {
+		cw := &countingWriter{w: w}
+		err := encodeState(cw, s)
+		size = cw.n
+		return err
+	})
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
@@ -287,14 +347,14 @@ func (t *Tracker) SaveState() error {
 		return err
 	}
 	t.stateWritten = now
-	level.Debug(t.logger).Log("msg", "State file written", "file", t.statePath, "rooms", len(s.Rooms), "bytes", len(b))
+	level.Debug(t.logger).Log("msg", "State file written", "file", t.statePath, "rooms", len(s.Rooms), "bytes", size)
 	return nil
 }
 
-// writeFileAtomic replaces path with data so that a crash at any point
-// leaves the old file or the new one: a temporary file in the same
-// directory, synced, renamed over path, and the directory synced.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
+// writeFileAtomic replaces path with what write writes, so that a crash at
+// any point leaves the old file or the new one: a temporary file in the
+// same directory, synced, renamed over path, and the directory synced.
+func writeFileAtomic(path string, perm fs.FileMode, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -309,7 +369,7 @@ func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
 	if err = f.Chmod(perm); err != nil {
 		return err
 	}
-	if _, err = f.Write(data); err != nil {
+	if err = write(f); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {
@@ -327,6 +387,63 @@ func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// decodeObject walks a JSON object, calling field for each key with the
+// decoder before the key's value.
+func decodeObject(dec *json.Decoder, field func(key string) error) error {
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return fmt.Errorf("key %v", tok)
+		}
+		if err := field(key); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	return expectDelim(dec, '}')
+}
+
+// decodeArray walks a JSON array, calling elem before each element.
+func decodeArray(dec *json.Decoder, elem func() error) error {
+	if err := expectDelim(dec, '['); err != nil {
+		return err
+	}
+	for dec.More() {
+		if err := elem(); err != nil {
+			return err
+		}
+	}
+	return expectDelim(dec, ']')
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("want %q, got %v", want, tok)
+	}
+	return nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // StateMetrics are the state file's metrics, for the exporter's own registry.

@@ -52,12 +52,15 @@ type Tracker struct {
 	now          func() time.Time
 	logger       log.Logger
 
-	mu      sync.Mutex
-	rooms   map[string]*roomState
-	people  map[string]string // interned sender ids, shared by all histories
-	up      bool              // whether the last refresh listed the rooms
-	flight  *flight           // the refresh under way, if any
-	account *webex.Person     // from /people/me; nil until known, and again after a 401
+	mu     sync.Mutex
+	rooms  map[string]*roomState
+	people map[string]string // interned sender ids, shared by all histories
+	// excluded holds the titles of listed rooms the filters leave out, so a
+	// title that fails to decrypt later cannot let such a room in.
+	excluded map[string]string
+	up       bool          // whether the last refresh listed the rooms
+	flight   *flight       // the refresh under way, if any
+	account  *webex.Person // from /people/me; nil until known, and again after a 401
 	// accountGen is the token generation the account was learned with: a
 	// new token (a swapped token file) may be another account's.
 	accountGen uint64

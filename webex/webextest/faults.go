@@ -2,8 +2,11 @@ package webextest
 
 import (
 	"bytes"
+	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,12 +21,13 @@ import (
 // Delay is waited first; then the first set of these applies:
 // ResetConnection, Stall, Status (an error answer, before the token is
 // checked), Body alone (a 200 with that body). Malformed, HugeBody,
-// Truncate, LinkLoop, LinkHost and EmptyPage replace or alter a normal 200
+// Truncate, LinkLoop, LinkHost, OmitItem and EmptyPage replace or alter a normal 200
 // answer (after the token check): a request whose normal answer is not a
 // 200 gets that answer, and still uses up one of Times.
 type Fault struct {
 	Endpoint string // "rooms", "messages", ... ("" = any)
 	RoomID   string // only requests for this room ("" = any)
+	Param    string // only requests with this query parameter, e.g. "beforeMessage" ("" = any)
 	Times    int    // matching requests it applies to (0 = until ClearFaults)
 
 	Status     int    // e.g. 429, 500, 503, 401, 404, 410, 423, 504
@@ -45,6 +49,9 @@ type Fault struct {
 	// the request's own URL) moved to this base URL (e.g.
 	// "http://127.0.0.1:4444/v1"), same path and query.
 	LinkHost string
+	// OmitItem: the normal page without the item of this id, as a listing
+	// whose pages shifted under a concurrent change may leave a room out.
+	OmitItem string
 	// EmptyPage: {"items":[]} with a next link to the page that would have
 	// been served (the request's URL plus an ignored "emptyPage" parameter,
 	// so each empty page has a distinct URL).
@@ -71,11 +78,11 @@ func (s *Server) ClearFaults() {
 }
 
 // matchFault returns (and uses up) the first fault matching a request.
-func (s *Server) matchFault(endpoint, roomID string) *Fault {
+func (s *Server) matchFault(endpoint, roomID string, q url.Values) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
-		if (f.Endpoint != "" && f.Endpoint != endpoint) || (f.RoomID != "" && f.RoomID != roomID) {
+		if (f.Endpoint != "" && f.Endpoint != endpoint) || (f.RoomID != "" && f.RoomID != roomID) || (f.Param != "" && !q.Has(f.Param)) {
 			continue
 		}
 		if f.left > 0 {
@@ -166,6 +173,14 @@ func (s *Server) corrupt(w *statusWriter, r *http.Request, f *Fault, rep *reply)
 			next = s.requestURL(r)
 		}
 		rep.next = strings.TrimRight(f.LinkHost, "/") + strings.TrimPrefix(next, s.URL)
+	case f.OmitItem != "":
+		var page struct {
+			Items []map[string]any `json:"items"`
+		}
+		if json.Unmarshal(rep.body, &page) == nil {
+			page.Items = slices.DeleteFunc(page.Items, func(it map[string]any) bool { return it["id"] == f.OmitItem })
+			rep.body = mustJSON(page)
+		}
 	case f.EmptyPage:
 		u := *r.URL
 		q := u.Query()

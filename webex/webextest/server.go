@@ -198,6 +198,21 @@ func (s *Server) Post(m Message) Message {
 	return s.st.post(rs, m)
 }
 
+// DeleteMessage deletes a message, as its author can: it leaves the
+// room's listings, and a beforeMessage naming it answers 404. It reports
+// whether the message existed.
+func (s *Server) DeleteMessage(roomID, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs, ok := s.st.rooms[roomID]
+	if !ok {
+		return false
+	}
+	n := len(rs.msgs)
+	rs.msgs = slices.DeleteFunc(rs.msgs, func(m Message) bool { return m.ID == id })
+	return len(rs.msgs) < n
+}
+
 // MoveActivity moves a room's LastActivity to at (if later) without a
 // visible message, as an edit or a membership change does.
 func (s *Server) MoveActivity(roomID string, at time.Time) {
@@ -492,7 +507,7 @@ func (s *Server) serve(rw http.ResponseWriter, r *http.Request) {
 	}
 	tid := s.newTrackingID()
 	w.Header().Set("Trackingid", tid)
-	f := s.matchFault(endpoint, roomIDOf(r))
+	f := s.matchFault(endpoint, roomIDOf(r), r.URL.Query())
 	if f != nil {
 		if !s.sleep(ctx, f.Delay) {
 			panic(http.ErrAbortHandler)
