@@ -65,6 +65,7 @@ var (
 		"WebexTokenExpiringSoon": "the demo token has no known expiry (webex_token_expiry_timestamp_seconds is absent)",
 		"WebexCollectorFailing":  "the collectors succeed",
 		"WebexRoomsPending":      "the exporter keeps up with the demo",
+		"WebexStateNotWritten":   "the demo runs without --state.file",
 	}
 	// Dashboard panels, by title.
 	mayBeEmptyPanels = map[string]string{
@@ -78,6 +79,7 @@ var (
 	// Metric names the examples use that the demo does not export.
 	mayBeAbsentMetrics = map[string]string{
 		"webex_token_expiry_timestamp_seconds": "only with an OAuth integration's token",
+		"webex_state_write_failures_total":     "only with --state.file",
 		"webex_room_members":                   "only with --collector.memberships",
 	}
 	// Grafana's variables, as the dashboard's checks substitute them.
