@@ -242,6 +242,17 @@ func tokenSource(cfg *config, logger log.Logger, observe func(webex.RequestInfo)
 	return nil, fmt.Errorf("no Webex token: set %s, --webex.token-file or --webex.oauth.* (or try --demo)", tokenEnv)
 }
 
+// logBadItem logs an odd item of an API answer: a warning when it was
+// skipped, a debug line when only a field was left out (that repeats at
+// every read of the item). Ids and clipped field values are no secrets.
+func logBadItem(logger log.Logger, b webex.BadItem) {
+	l, msg := level.Debug(logger), "Left out a field of an item Webex sent"
+	if b.Skipped {
+		l, msg = level.Warn(logger), "Skipped an item Webex sent that cannot be used"
+	}
+	l.Log("msg", msg, "endpoint", b.Endpoint, "id", b.ID, "field", b.Field, "reason", b.Reason)
+}
+
 // warnIfShared warns about secret files other users can read.
 func warnIfShared(logger log.Logger, paths ...string) {
 	for _, p := range paths {
@@ -298,10 +309,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		Token:     tokens,
 		UserAgent: version.ComponentUserAgent(exporterName),
 		Observe:   api.Observe,
+		OnBadItem: func(b webex.BadItem) { logBadItem(logger, b); api.BadItem(b) },
 	})
 	if err != nil {
 		return fmt.Errorf("--webex.api-url: %w", err)
 	}
+	collector.RegisterRateLimitGate(exporterReg, client.PausedUntil)
 	tracker := collector.NewTracker(client, collector.Config{
 		Windows:            cfg.windows,
 		Concurrency:        cfg.concurrency,

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -35,7 +36,10 @@ func TestReadmeMetricsTable(t *testing.T) {
 		actual = append(actual, name.FindStringSubmatch(d.String())[1])
 	}
 	reg := prometheus.NewRegistry()
-	NewAPIRequests(reg).Observe(webex.RequestInfo{Endpoint: "rooms", Code: "200"})
+	api := NewAPIRequests(reg)
+	api.Observe(webex.RequestInfo{Endpoint: "rooms", Code: "200"})
+	api.BadItem(webex.BadItem{Endpoint: "rooms", Skipped: true})
+	RegisterRateLimitGate(reg, func() time.Time { return time.Time{} })
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -45,6 +45,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// Observe, if set, is called after every round trip.
 	Observe func(RequestInfo)
+	// OnBadItem, if set, is called for each list item skipped or decoded
+	// only in part (see BadItem). It may be called concurrently.
+	OnBadItem func(BadItem)
 }
 
 // Client calls the Webex API. It is safe for concurrent use. Its one piece of
@@ -57,6 +60,7 @@ type Client struct {
 	userAgent string
 	maxBody   int64
 	observe   func(RequestInfo)
+	onBadItem func(BadItem)
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -89,6 +93,7 @@ func New(o Options) (*Client, error) {
 		userAgent: o.UserAgent,
 		maxBody:   o.MaxBodyBytes,
 		observe:   o.Observe,
+		onBadItem: o.OnBadItem,
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = defaultMaxBody
@@ -286,10 +291,11 @@ func (c *Client) apiError(endpoint string, res *http.Response, body []byte) erro
 	return &e
 }
 
+// clip shortens s to about n bytes, keeping it valid UTF-8.
 func clip(s string, n int) string {
 	s = strings.TrimSpace(s)
 	if len(s) > n {
-		return s[:n] + "…"
+		return strings.ToValidUTF8(s[:n], "") + "…"
 	}
 	return s
 }

@@ -316,3 +316,143 @@ func TestTokenFileRotation(t *testing.T) {
 		t.Errorf("the token leaked into the error: %v", err)
 	}
 }
+
+// TestOddItemsDoNotFailThePage: one odd item in a page of rooms or
+// messages is skipped (no id; a message with no usable creation time) or
+// loses only the odd field, is reported, and leaves the other items as
+// they are.
+func TestOddItemsDoNotFailThePage(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 5, Rooms: 8, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	rooms := srv.Rooms()
+	target := rooms[3]
+	cases := []struct {
+		name  string
+		patch map[string]string
+		// want edits the ground-truth room into what must be decoded; nil:
+		// the room is skipped.
+		want  func(r *webex.Room)
+		field string // the field reported ("" with a skipped room: "id")
+	}{
+		{"isLocked as a string", map[string]string{"isLocked": `"true"`}, func(r *webex.Room) { r.IsLocked = true }, ""},
+		{"isLocked as a number", map[string]string{"isLocked": `1`}, func(r *webex.Room) { r.IsLocked = false }, "isLocked"},
+		{"null title", map[string]string{"title": `null`}, func(r *webex.Room) { r.Title = "" }, ""},
+		{"numeric title", map[string]string{"title": `42`}, func(r *webex.Room) { r.Title = "" }, "title"},
+		{"unparsable lastActivity", map[string]string{"lastActivity": `"yesterday"`}, func(r *webex.Room) { r.LastActivity = time.Time{} }, "lastActivity"},
+		{"errors as an array", map[string]string{"errors": `[]`}, func(r *webex.Room) {}, "errors"},
+		{"no id", map[string]string{"id": ""}, nil, "id"},
+		{"null id", map[string]string{"id": `null`}, nil, "id"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv.ClearFaults()
+			srv.InjectFault(webextest.Fault{Endpoint: "rooms", Patch: map[string]map[string]string{target.ID: c.patch}})
+			var bad []webex.BadItem
+			cl, err := webex.New(webex.Options{BaseURL: srv.URL, Token: webex.StaticToken(webextest.DefaultToken),
+				OnBadItem: func(b webex.BadItem) { bad = append(bad, b) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := cl.Rooms(ctx(t), webex.RoomsQuery{PageSize: 3})
+			if err != nil {
+				t.Fatalf("Rooms: %v", err)
+			}
+			var want []webex.Room
+			for _, r := range rooms {
+				w := webex.Room{ID: r.ID, Title: r.Title, Type: r.Type, TeamID: r.TeamID, IsLocked: r.IsLocked,
+					LastActivity: r.LastActivity, Created: r.Created}
+				if r.ID == target.ID {
+					if c.want == nil {
+						continue
+					}
+					c.want(&w)
+				}
+				want = append(want, w)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d rooms decoded, want %d", len(got), len(want))
+			}
+			for i := range got {
+				g, w := got[i], want[i]
+				if g.ID != w.ID || g.Title != w.Title || g.Type != w.Type || g.TeamID != w.TeamID || g.IsLocked != w.IsLocked ||
+					!g.LastActivity.Equal(w.LastActivity) || !g.Created.Equal(w.Created) || g.TitleUnavailable {
+					t.Errorf("room %d = %+v, want %+v", i, g, w)
+				}
+			}
+			switch {
+			case c.field == "" && len(bad) != 0:
+				t.Errorf("reported %+v; want nothing", bad)
+			case c.field != "" && (len(bad) != 1 || bad[0].Field != c.field || bad[0].Skipped != (c.want == nil) || bad[0].Endpoint != "rooms"):
+				t.Errorf("reported %+v; want one report of field %s (skipped %v)", bad, c.field, c.want == nil)
+			case c.want != nil && len(bad) == 1 && bad[0].ID != target.ID:
+				t.Errorf("reported id %q, want %q", bad[0].ID, target.ID)
+			}
+		})
+	}
+}
+
+// TestOddMessagesAreSkipped: a message without an id or a usable creation
+// time is skipped and reported (it cannot be placed in a window); another
+// odd field is left out; the other messages are all read.
+func TestOddMessagesAreSkipped(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 2, Rooms: 1, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	room := srv.Rooms()[0]
+	var posted []webextest.Message
+	for i := range 10 {
+		posted = append(posted, srv.PostMessage(room.ID, org.People[i%3].ID, t0.Add(time.Duration(i)*time.Minute)))
+	}
+	odd := posted[5]
+	cases := []struct {
+		name    string
+		patch   map[string]string
+		skipped bool
+		field   string
+	}{
+		{"no id", map[string]string{"id": ""}, true, "id"},
+		{"numeric id", map[string]string{"id": "5"}, true, "id"},
+		{"no created", map[string]string{"created": ""}, true, "created"},
+		{"unparsable created", map[string]string{"created": `"18/10/2015 14:26"`}, true, "created"},
+		{"personId an object", map[string]string{"personId": `{"id":1}`}, false, "personId"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv.ClearFaults()
+			srv.InjectFault(webextest.Fault{Endpoint: "messages", Patch: map[string]map[string]string{odd.ID: c.patch}})
+			var bad []webex.BadItem
+			cl, err := webex.New(webex.Options{BaseURL: srv.URL, Token: webex.StaticToken(webextest.DefaultToken),
+				OnBadItem: func(b webex.BadItem) { bad = append(bad, b) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs, err := cl.Messages(ctx(t), webex.MessagesQuery{RoomID: room.ID, Since: t0, PageSize: 4})
+			if err != nil {
+				t.Fatalf("Messages: %v", err)
+			}
+			var want []webextest.Message
+			for i := len(posted) - 1; i >= 0; i-- {
+				if posted[i].ID != odd.ID || !c.skipped {
+					want = append(want, posted[i])
+				}
+			}
+			if len(msgs) != len(want) {
+				t.Fatalf("%d messages, want %d", len(msgs), len(want))
+			}
+			for i, m := range msgs {
+				w := want[i]
+				wantPerson := w.PersonID
+				if w.ID == odd.ID {
+					wantPerson = ""
+				}
+				if m.ID != w.ID || !m.Created.Equal(w.Created) || m.PersonID != wantPerson || m.RoomID != room.ID {
+					t.Errorf("message %d = %+v, want %+v (personId %q)", i, m, w, wantPerson)
+				}
+			}
+			if len(bad) != 1 || bad[0].Field != c.field || bad[0].Skipped != c.skipped || bad[0].Endpoint != "messages" {
+				t.Errorf("reported %+v; want one report of %s (skipped %v)", bad, c.field, c.skipped)
+			}
+		})
+	}
+}

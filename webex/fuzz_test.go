@@ -139,9 +139,9 @@ func (b bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}, nil
 }
 
-func fuzzClient(t *testing.T, body []byte) *Client {
+func fuzzClient(t *testing.T, body []byte, bad func(BadItem)) *Client {
 	c, err := New(Options{BaseURL: "https://webexapis.com/v1", Token: StaticToken("fuzz"),
-		HTTPClient: &http.Client{Transport: bodyTransport(body)}})
+		HTTPClient: &http.Client{Transport: bodyTransport(body)}, OnBadItem: bad})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,108 +161,170 @@ func checkDecodeError(t *testing.T, err error, endpoint string) {
 	}
 }
 
-// wireTime is what a page's time field must decode to: the zero time when
-// absent, else the RFC 3339 instant in UTC. ok is false when it is no time.
-func wireTime(s string) (time.Time, bool) {
-	if s == "" {
-		return time.Time{}, true
+// badItems records what the client reports, and checks each report.
+type badItems struct {
+	t        *testing.T
+	endpoint string
+	skipped  int
+}
+
+func (b *badItems) report(it BadItem) {
+	if it.Endpoint != b.endpoint || !utf8.ValidString(it.String()) || it.Reason == "" {
+		b.t.Fatalf("bad item report %+v (endpoint want %s)", it, b.endpoint)
 	}
+	if it.Skipped {
+		b.skipped++
+	}
+}
+
+// The reference decoding below reads each item as a generic JSON value,
+// independently of the client's decoder.
+
+// page decodes a list page's items as generic values; ok is false when the
+// body is no page.
+func fuzzPage(body []byte) (items []any, err error) {
+	var p struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, err
+	}
+	for _, raw := range p.Items {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, err
+		}
+		items = append(items, v)
+	}
+	return items, nil
+}
+
+// field returns an object's string field ("" when absent or not a string).
+func field(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return s
+}
+
+// wireTime is what a time field must decode to: the instant in UTC when it
+// is an RFC 3339 string, else the zero time.
+func wireTime(v any) time.Time {
+	s, _ := v.(string)
 	t, err := time.Parse(time.RFC3339, s)
-	return t.UTC(), err == nil
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
 func isUTC(t time.Time) bool { return t.Location() == time.UTC }
 
-// FuzzDecodeRooms: a page of rooms either fails with a *DecodeError or
-// gives one room per item, in order, with its id, its times in UTC, and no
-// title at all when the item's title failed to decrypt.
+// FuzzDecodeRooms: a body that is no page fails with a *DecodeError; a page
+// gives, in order, one room per item that is an object with a string id,
+// each other item being reported as skipped. A field of the wrong type or
+// form is left out (its zero value): times in UTC when they are RFC 3339,
+// isLocked also from "true"/"false", no title at all when the item's title
+// failed to decrypt (errors.title).
 func FuzzDecodeRooms(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
-		rooms, err := fuzzClient(t, body).Rooms(context.Background(), RoomsQuery{})
+		bad := &badItems{t: t, endpoint: "rooms"}
+		rooms, err := fuzzClient(t, body, bad.report).Rooms(context.Background(), RoomsQuery{})
+		items, perr := fuzzPage(body)
 		if err != nil {
 			checkDecodeError(t, err, "rooms")
+			if perr == nil {
+				t.Fatalf("a page of %d items failed: %v", len(items), err)
+			}
 			return
 		}
-		var page struct {
-			Items []struct {
-				ID           string                     `json:"id"`
-				Title        string                     `json:"title"`
-				LastActivity string                     `json:"lastActivity"`
-				Created      string                     `json:"created"`
-				Errors       map[string]json.RawMessage `json:"errors"`
-			} `json:"items"`
+		if perr != nil {
+			t.Fatalf("decoded %d rooms from a body that is no page of rooms: %v", len(rooms), perr)
 		}
-		if err := json.Unmarshal(body, &page); err != nil {
-			t.Fatalf("decoded %d rooms from a body that is no page of rooms: %v", len(rooms), err)
+		var want []Room
+		for _, v := range items {
+			m, _ := v.(map[string]any)
+			if field(m, "id") == "" {
+				continue
+			}
+			r := Room{ID: field(m, "id"), Title: field(m, "title"), Type: field(m, "type"), TeamID: field(m, "teamId"),
+				LastActivity: wireTime(m["lastActivity"]), Created: wireTime(m["created"])}
+			switch l := m["isLocked"].(type) {
+			case bool:
+				r.IsLocked = l
+			case string:
+				r.IsLocked = l == "true"
+			}
+			if errs, ok := m["errors"].(map[string]any); ok {
+				if _, hidden := errs["title"]; hidden {
+					r.Title, r.TitleUnavailable = "", true
+				}
+			}
+			want = append(want, r)
 		}
-		if len(rooms) != len(page.Items) {
-			t.Fatalf("decoded %d rooms from %d items", len(rooms), len(page.Items))
+		if len(rooms) != len(want) || bad.skipped != len(items)-len(want) {
+			t.Fatalf("decoded %d rooms (%d reported skipped) from %d items; want %d", len(rooms), bad.skipped, len(items), len(want))
 		}
 		for i, r := range rooms {
-			it := page.Items[i]
-			la, ok1 := wireTime(it.LastActivity)
-			cr, ok2 := wireTime(it.Created)
-			_, hidden := it.Errors["title"]
-			switch {
-			case r.ID == "" || r.ID != it.ID:
-				t.Fatalf("room %d: id %q, item id %q", i, r.ID, it.ID)
-			case !ok1 || !ok2 || !r.LastActivity.Equal(la) || !r.Created.Equal(cr):
-				t.Fatalf("room %d: times %v, %v from %q, %q", i, r.LastActivity, r.Created, it.LastActivity, it.Created)
-			case !isUTC(r.LastActivity) || !isUTC(r.Created):
-				t.Fatalf("room %d: times %v, %v not in UTC", i, r.LastActivity, r.Created)
-			case hidden && (r.Title != "" || !r.TitleUnavailable):
-				t.Fatalf("room %d: title %q (unavailable %v) from an item whose title failed to decrypt", i, r.Title, r.TitleUnavailable)
-			case !hidden && (r.Title != it.Title || r.TitleUnavailable):
-				t.Fatalf("room %d: title %q (unavailable %v), item title %q", i, r.Title, r.TitleUnavailable, it.Title)
+			w := want[i]
+			if r.ID != w.ID || r.Title != w.Title || r.TitleUnavailable != w.TitleUnavailable || r.Type != w.Type ||
+				r.TeamID != w.TeamID || r.IsLocked != w.IsLocked || !r.LastActivity.Equal(w.LastActivity) ||
+				!r.Created.Equal(w.Created) || !isUTC(r.LastActivity) || !isUTC(r.Created) {
+				t.Fatalf("room %d = %+v, want %+v in UTC", i, r, w)
 			}
 		}
 	})
 }
 
-// FuzzDecodeMessages: a page of messages either fails with a *DecodeError
-// or gives, in order, the items before the first one that is StopAtID or
-// older than Since, with their ids and creation times in UTC.
+// FuzzDecodeMessages: a body that is no page fails with a *DecodeError; a
+// page gives, in order, the items before the first one that is StopAtID or
+// older than Since, leaving out (and reporting as skipped) the items that
+// are no object, have no string id, or no RFC 3339 creation time.
 func FuzzDecodeMessages(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, stopAt string, sinceMs int64) {
 		q := MessagesQuery{RoomID: "room", StopAtID: stopAt}
 		if sinceMs != 0 {
 			q.Since = time.UnixMilli(sinceMs)
 		}
-		msgs, err := fuzzClient(t, body).Messages(context.Background(), q)
+		bad := &badItems{t: t, endpoint: "messages"}
+		msgs, err := fuzzClient(t, body, bad.report).Messages(context.Background(), q)
+		items, perr := fuzzPage(body)
 		if err != nil {
 			checkDecodeError(t, err, "messages")
+			if perr == nil {
+				t.Fatalf("a page of %d items failed: %v", len(items), err)
+			}
 			return
 		}
-		var page struct {
-			Items []struct {
-				ID       string `json:"id"`
-				RoomID   string `json:"roomId"`
-				ParentID string `json:"parentId"`
-				PersonID string `json:"personId"`
-				Created  string `json:"created"`
-			} `json:"items"`
-		}
-		if err := json.Unmarshal(body, &page); err != nil {
-			t.Fatalf("decoded %d messages from a body that is no page of messages: %v", len(msgs), err)
+		if perr != nil {
+			t.Fatalf("decoded %d messages from a body that is no page of messages: %v", len(msgs), perr)
 		}
 		var want []Message
-		for _, it := range page.Items {
-			created, ok := wireTime(it.Created)
-			if it.ID == "" || !ok {
-				t.Fatalf("decoded %d messages although item %q has no id or an invalid time %q", len(msgs), it.ID, it.Created)
+		skipped := 0
+		for _, v := range items {
+			m, _ := v.(map[string]any)
+			id := field(m, "id")
+			created := wireTime(m["created"])
+			if id == "" || created.IsZero() {
+				skipped++
 			}
-			if it.ID == stopAt || (!q.Since.IsZero() && created.Before(q.Since)) {
+			if id != "" && id == stopAt {
 				break
 			}
-			want = append(want, Message{ID: it.ID, RoomID: it.RoomID, ParentID: it.ParentID, PersonID: it.PersonID, Created: created})
+			if id == "" || created.IsZero() {
+				continue
+			}
+			if !q.Since.IsZero() && created.Before(q.Since) {
+				break
+			}
+			want = append(want, Message{ID: id, RoomID: field(m, "roomId"), ParentID: field(m, "parentId"),
+				PersonID: field(m, "personId"), Created: created})
 		}
-		if len(msgs) != len(want) {
-			t.Fatalf("decoded %d messages, want %d", len(msgs), len(want))
+		if len(msgs) != len(want) || bad.skipped != skipped {
+			t.Fatalf("decoded %d messages (%d reported skipped); want %d (%d skipped)", len(msgs), bad.skipped, len(want), skipped)
 		}
 		for i, m := range msgs {
 			w := want[i]
-			if m.ID != w.ID || m.RoomID != w.RoomID || m.ParentID != w.ParentID || m.PersonID != w.PersonID ||
-				!m.Created.Equal(w.Created) || !isUTC(m.Created) {
+			if m != w && (m.ID != w.ID || m.RoomID != w.RoomID || m.ParentID != w.ParentID || m.PersonID != w.PersonID ||
+				!m.Created.Equal(w.Created) || !isUTC(m.Created)) {
 				t.Fatalf("message %d = %+v, want %+v in UTC", i, m, w)
 			}
 		}

@@ -2,6 +2,8 @@ package webex
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -33,12 +35,29 @@ type MessagesQuery struct {
 	PageSize    int // default 50 (Webex's own default); at most 1000, 100 with MentionedMe
 }
 
-type messageJSON struct {
-	ID       string `json:"id"`
-	RoomID   string `json:"roomId"`
-	ParentID string `json:"parentId"`
-	PersonID string `json:"personId"`
-	Created  string `json:"created"`
+// message decodes one item leniently, each field on its own: without an id or a usable creation
+// time (it cannot be placed in a window) it is skipped (ok false); another
+// bad field is left out and the rest kept. Both are reported.
+func (d *itemDecoder) message(raw json.RawMessage) (m Message, ok bool) {
+	j, ok := d.fields(raw)
+	if !ok || !d.itemID(j["id"]) {
+		return Message{}, false
+	}
+	created, err := timeField(j["created"])
+	if err == nil && created.IsZero() {
+		err = errors.New("no creation time")
+	}
+	if err != nil {
+		d.report(BadItem{Skipped: true, Field: "created", Reason: err.Error()})
+		return Message{}, false
+	}
+	return Message{
+		ID:       d.id,
+		RoomID:   d.str("roomId", j["roomId"]),
+		ParentID: d.str("parentId", j["parentId"]),
+		PersonID: d.str("personId", j["personId"]),
+		Created:  created,
+	}, true
 }
 
 // Messages reads a room's messages newest first, following pages until the
@@ -68,19 +87,20 @@ func (c *Client) Messages(ctx context.Context, q MessagesQuery) ([]Message, erro
 		v.Set("before", q.Before.UTC().Format("2006-01-02T15:04:05.000Z"))
 	}
 	var out []Message
-	err := list(ctx, c, c.endpoint("messages", v), func(items []messageJSON) (bool, error) {
+	d := c.itemDecoder("messages")
+	err := list(ctx, c, c.endpoint("messages", v), func(items []json.RawMessage) (bool, error) {
 		for _, it := range items {
-			if it.ID == "" {
-				return false, fmt.Errorf("message without id")
+			m, ok := d.message(it)
+			if !ok && d.id != "" && d.id == q.StopAtID {
+				return false, nil // the known message, however odd its other fields
 			}
-			created, err := parseTime(it.Created)
-			if err != nil {
-				return false, fmt.Errorf("message %s created: %w", it.ID, err)
+			if !ok {
+				continue
 			}
-			if it.ID == q.StopAtID || (!q.Since.IsZero() && created.Before(q.Since)) {
+			if m.ID == q.StopAtID || (!q.Since.IsZero() && m.Created.Before(q.Since)) {
 				return false, nil
 			}
-			out = append(out, Message{ID: it.ID, RoomID: it.RoomID, ParentID: it.ParentID, PersonID: it.PersonID, Created: created})
+			out = append(out, m)
 		}
 		return true, nil
 	})

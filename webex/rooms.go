@@ -31,17 +31,6 @@ type RoomsQuery struct {
 	PageSize int // 1..1000; default 1000 (fewest calls)
 }
 
-type roomJSON struct {
-	ID           string                     `json:"id"`
-	Title        string                     `json:"title"`
-	Type         string                     `json:"type"`
-	IsLocked     bool                       `json:"isLocked"`
-	TeamID       string                     `json:"teamId"`
-	LastActivity string                     `json:"lastActivity"`
-	Created      string                     `json:"created"`
-	Errors       map[string]json.RawMessage `json:"errors"`
-}
-
 // Rooms lists every room the account belongs to, all pages.
 func (c *Client) Rooms(ctx context.Context, q RoomsQuery) ([]Room, error) {
 	size := q.PageSize
@@ -56,13 +45,12 @@ func (c *Client) Rooms(ctx context.Context, q RoomsQuery) ([]Room, error) {
 		v.Set("teamId", q.TeamID)
 	}
 	var rooms []Room
-	err := list(ctx, c, c.endpoint("rooms", v), func(items []roomJSON) (bool, error) {
+	d := c.itemDecoder("rooms")
+	err := list(ctx, c, c.endpoint("rooms", v), func(items []json.RawMessage) (bool, error) {
 		for _, it := range items {
-			r, err := it.room()
-			if err != nil {
-				return false, err
+			if r, ok := d.room(it); ok {
+				rooms = append(rooms, r)
 			}
-			rooms = append(rooms, r)
 		}
 		return true, nil
 	})
@@ -72,22 +60,37 @@ func (c *Client) Rooms(ctx context.Context, q RoomsQuery) ([]Room, error) {
 	return rooms, nil
 }
 
-func (j roomJSON) room() (Room, error) {
-	if j.ID == "" {
-		return Room{}, fmt.Errorf("room without id")
+// room decodes one item leniently, each field on its own: without an id it is skipped (ok
+// false); a bad field is left out and the rest kept. Both are reported.
+func (d *itemDecoder) room(raw json.RawMessage) (r Room, ok bool) {
+	j, ok := d.fields(raw)
+	if !ok || !d.itemID(j["id"]) {
+		return Room{}, false
 	}
-	r := Room{ID: j.ID, Title: j.Title, Type: j.Type, TeamID: j.TeamID, IsLocked: j.IsLocked}
+	r = Room{
+		ID:       d.id,
+		Title:    d.str("title", j["title"]),
+		Type:     d.str("type", j["type"]),
+		TeamID:   d.str("teamId", j["teamId"]),
+		IsLocked: d.boolean("isLocked", j["isLocked"]),
+	}
 	var err error
-	if r.LastActivity, err = parseTime(j.LastActivity); err != nil {
-		return Room{}, fmt.Errorf("room %s lastActivity: %w", j.ID, err)
+	if r.LastActivity, err = timeField(j["lastActivity"]); err != nil {
+		d.leftOut("lastActivity", err)
 	}
-	if r.Created, err = parseTime(j.Created); err != nil {
-		return Room{}, fmt.Errorf("room %s created: %w", j.ID, err)
+	if r.Created, err = timeField(j["created"]); err != nil {
+		d.leftOut("created", err)
 	}
-	if _, bad := j.Errors["title"]; bad {
+	// {"errors": {"title": {"code": "kms_failure", ...}}}: Webex could not
+	// decrypt the title, and the title field holds the encrypted blob.
+	var errs map[string]json.RawMessage
+	if e := j["errors"]; !absent(e) && json.Unmarshal(e, &errs) != nil {
+		d.leftOut("errors", fmt.Errorf("not an object: %s", shown(e)))
+	}
+	if _, bad := errs["title"]; bad {
 		r.Title, r.TitleUnavailable = "", true
 	}
-	return r, nil
+	return r, true
 }
 
 // parseTime reads Webex's RFC 3339 times, with or without fractional

@@ -21,9 +21,9 @@ import (
 // Delay is waited first; then the first set of these applies:
 // ResetConnection, Stall, Status (an error answer, before the token is
 // checked), Body alone (a 200 with that body). Malformed, HugeBody,
-// Truncate, LinkLoop, LinkHost, OmitItem and EmptyPage replace or alter a normal 200
-// answer (after the token check): a request whose normal answer is not a
-// 200 gets that answer, and still uses up one of Times.
+// Truncate, LinkLoop, LinkHost, OmitItem, EmptyPage and Patch replace or
+// alter a normal 200 answer (after the token check): a request whose normal
+// answer is not a 200 gets that answer, and still uses up one of Times.
 type Fault struct {
 	Endpoint string // "rooms", "messages", ... ("" = any)
 	RoomID   string // only requests for this room ("" = any)
@@ -56,6 +56,11 @@ type Fault struct {
 	// been served (the request's URL plus an ignored "emptyPage" parameter,
 	// so each empty page has a distinct URL).
 	EmptyPage bool
+	// Patch makes list items odd, as items from the field can be: for each
+	// item id (a room in /rooms, a message in /messages), each field is set
+	// to its new raw JSON (`"false"`, `null`, `42`, `[]`; must be valid
+	// JSON), or removed when "". The page is otherwise unchanged.
+	Patch map[string]map[string]string
 }
 
 type faultState struct {
@@ -181,6 +186,8 @@ func (s *Server) corrupt(w *statusWriter, r *http.Request, f *Fault, rep *reply)
 			page.Items = slices.DeleteFunc(page.Items, func(it map[string]any) bool { return it["id"] == f.OmitItem })
 			rep.body = mustJSON(page)
 		}
+	case len(f.Patch) > 0:
+		rep.body = patchItems(rep.body, f.Patch)
 	case f.EmptyPage:
 		u := *r.URL
 		q := u.Query()
@@ -189,6 +196,30 @@ func (s *Server) corrupt(w *statusWriter, r *http.Request, f *Fault, rep *reply)
 		rep.body, rep.next = []byte(`{"items":[]}`), s.ts.URL+u.RequestURI()
 	}
 	return false
+}
+
+// patchItems applies a Fault's Patch to a list page's JSON.
+func patchItems(body []byte, patch map[string]map[string]string) []byte {
+	var page map[string]json.RawMessage
+	var items []map[string]json.RawMessage
+	if json.Unmarshal(body, &page) != nil || json.Unmarshal(page["items"], &items) != nil {
+		return body
+	}
+	for _, it := range items {
+		var id string
+		if json.Unmarshal(it["id"], &id) != nil {
+			continue
+		}
+		for k, v := range patch[id] {
+			if v == "" {
+				delete(it, k)
+			} else {
+				it[k] = json.RawMessage(v)
+			}
+		}
+	}
+	page["items"] = mustJSON(items)
+	return mustJSON(page)
 }
 
 // requestURL returns the absolute URL of a request to this server.
