@@ -237,7 +237,11 @@ func tokenSource(cfg *config, logger log.Logger, observe func(webex.RequestInfo)
 		}
 		return ft, nil
 	case os.Getenv(tokenEnv) != "":
-		return webex.StaticToken(os.Getenv(tokenEnv)), nil
+		tok, err := webex.NewStaticToken(os.Getenv(tokenEnv))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", tokenEnv, err)
+		}
+		return tok, nil
 	}
 	return nil, fmt.Errorf("no Webex token: set %s, --webex.token-file or --webex.oauth.* (or try --demo)", tokenEnv)
 }

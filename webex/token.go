@@ -24,6 +24,35 @@ type Invalidator interface {
 // StaticToken is a token that never changes (for example from WEBEX_TOKEN).
 type StaticToken string
 
+// NewStaticToken cleans a token given as text (an environment variable, a
+// secret made from a file) as a token file is cleaned: surrounding blanks
+// and line ends are dropped, and it must be one token with no inner blanks.
+func NewStaticToken(s string) (StaticToken, error) {
+	tok, err := cleanToken(s)
+	if err != nil {
+		return "", err
+	}
+	return StaticToken(tok), nil
+}
+
+var (
+	errEmptyToken  = errors.New("empty token")
+	errTokenBlanks = errors.New("want one token on one line, with no blanks inside")
+)
+
+// cleanToken trims a token's surrounding blanks and line ends, and refuses
+// an empty token or one with blanks inside (which no header can carry).
+func cleanToken(s string) (string, error) {
+	tok := strings.TrimSpace(s)
+	if tok == "" {
+		return "", errEmptyToken
+	}
+	if strings.ContainsAny(tok, " \t\r\n\v\f") {
+		return "", errTokenBlanks
+	}
+	return tok, nil
+}
+
 // Token returns the token.
 func (t StaticToken) Token(context.Context) (string, error) {
 	if t == "" {
@@ -71,12 +100,9 @@ func (f *FileToken) Token(context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("token file: %w", err)
 	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return "", fmt.Errorf("token file %s is empty", f.path)
-	}
-	if strings.ContainsAny(tok, " \t\r\n") {
-		return "", fmt.Errorf("token file %s: want one token on one line", f.path)
+	tok, err := cleanToken(string(b))
+	if err != nil {
+		return "", fmt.Errorf("token file %s: %w", f.path, err)
 	}
 	f.token, f.modTime, f.size, f.stale = tok, fi.ModTime(), fi.Size(), false
 	return tok, nil
