@@ -5,6 +5,7 @@ package webex
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,9 +51,9 @@ type Options struct {
 	OnBadItem func(BadItem)
 }
 
-// Client calls the Webex API. It is safe for concurrent use. Its one piece of
-// state is the account's rate-limit gate: after a 429, no call is sent until
-// Retry-After has passed, whoever makes it.
+// Client calls the Webex API. It is safe for concurrent use. Its state is
+// the account's rate-limit gate (after a 429, no call is sent until
+// Retry-After has passed, whoever makes it) and the token's generation.
 type Client struct {
 	base      *url.URL
 	token     TokenSource
@@ -65,6 +66,8 @@ type Client struct {
 	mu          sync.Mutex
 	pausedUntil time.Time
 	pauseErr    *RateLimitError
+	tokenSum    [sha256.Size]byte // of the token last sent: to notice a change, without a copy
+	tokenGen    uint64
 }
 
 // New checks the options and returns a client.
@@ -207,6 +210,7 @@ func (c *Client) roundTrip(ctx context.Context, endpoint string, u *url.URL) (*r
 	if err != nil {
 		return nil, fmt.Errorf("webex %s: getting token: %w", endpoint, err)
 	}
+	c.noteToken(tok)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("webex %s: %w", endpoint, err)
@@ -298,6 +302,29 @@ func clip(s string, n int) string {
 		return strings.ToValidUTF8(s[:n], "") + "…"
 	}
 	return s
+}
+
+// noteToken counts a new token generation when tok differs from the token
+// of the call before.
+func (c *Client) noteToken(tok string) {
+	sum := sha256.Sum256([]byte(tok))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tokenGen == 0 || sum != c.tokenSum {
+		c.tokenSum = sum
+		c.tokenGen++
+	}
+}
+
+// TokenGeneration is 0 before the first call, 1 from the first call's
+// token on, and grows each time a call sends a token that differs from the
+// one the call before sent (a token file swapped for another account's
+// token, an OAuth refresh). A caller that keeps what it learned about the
+// account notes the generation with it and learns again when it changes.
+func (c *Client) TokenGeneration() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tokenGen
 }
 
 // pause closes the gate until rl.Until (never shortening an existing pause).

@@ -456,3 +456,51 @@ func TestOddMessagesAreSkipped(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenGeneration: the generation changes when the token sent changes
+// (a token file swapped for another account's), and only then.
+func TestTokenGeneration(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 3, Rooms: 1, Now: t0})
+	srv := webextest.NewServer(org, webextest.WithToken("person-token"))
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "token")
+	write := func(tok string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("person-token")
+	ft, err := webex.NewFileToken(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, srv, ft)
+	if g := c.TokenGeneration(); g != 0 {
+		t.Errorf("generation %d before any call, want 0", g)
+	}
+	steps := []struct {
+		name  string
+		token string // written to the file ("" to leave it)
+		want  uint64
+	}{
+		{"first call", "", 1},
+		{"same token again", "", 1},
+		{"file rewritten with the same token", "person-token", 1},
+		{"file swapped for a bot's token", "bot-token-longer", 2},
+		{"bot token again", "", 2},
+		{"back to the person's token", "person-token", 3},
+	}
+	for _, s := range steps {
+		if s.token != "" {
+			srv.SetToken(s.token)
+			write(s.token)
+		}
+		if _, err := c.Me(ctx(t)); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if g := c.TokenGeneration(); g != s.want {
+			t.Errorf("%s: generation %d, want %d", s.name, g, s.want)
+		}
+	}
+}
