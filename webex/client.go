@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -122,8 +123,23 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-func (c *Client) sameOrigin(u *url.URL) bool {
-	return strings.EqualFold(u.Scheme, c.base.Scheme) && strings.EqualFold(u.Host, c.base.Host)
+// sameOrigin reports whether u is on the API's origin, compared
+// normalised: scheme and host case-insensitive, a default port (80 for
+// http, 443 for https) the same as none.
+func (c *Client) sameOrigin(u *url.URL) bool { return originKey(u) == originKey(c.base) }
+
+// originKey is a URL's normalised origin: "https://webexapis.com:443".
+func originKey(u *url.URL) string {
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }

@@ -3,6 +3,7 @@ package webex_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -502,5 +503,44 @@ func TestTokenGeneration(t *testing.T) {
 		if g := c.TokenGeneration(); g != s.want {
 			t.Errorf("%s: generation %d, want %d", s.name, g, s.want)
 		}
+	}
+}
+
+// TestNextLinkOnTheSameOriginSpelledOtherwise: a base URL with an explicit
+// default port (or another case) and next links without it (or the other
+// way round) are one origin: every page is read.
+func TestNextLinkOnTheSameOriginSpelledOtherwise(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 11, Rooms: 25, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	// Whatever host the client asks for, it reaches the fake.
+	fakeAddr := strings.TrimPrefix(strings.TrimSuffix(srv.URL, "/v1"), "http://")
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, fakeAddr)
+	}
+	hc := &http.Client{Transport: &http.Transport{DialContext: dial}}
+	for _, c := range []struct{ name, base, links string }{
+		{"explicit port in the base", "http://webexapis.test:80/v1", "http://webexapis.test/v1"},
+		{"explicit port in the links", "http://webexapis.test/v1", "http://webexapis.test:80/v1"},
+		{"case differs", "http://webexapis.test/v1", "HTTP://WebexAPIs.Test/v1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv.ClearFaults()
+			// The first two pages' next links in the other spelling; the
+			// third page has none.
+			srv.InjectFault(webextest.Fault{Endpoint: "rooms", LinkHost: c.links, Times: 2})
+			cl, err := webex.New(webex.Options{BaseURL: c.base, Token: webex.StaticToken(webextest.DefaultToken), HTTPClient: hc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.ResetRequests()
+			rooms, err := cl.Rooms(ctx(t), webex.RoomsQuery{PageSize: 10})
+			if err != nil {
+				t.Fatalf("Rooms: %v", err)
+			}
+			if len(rooms) != 25 || srv.Requests()["rooms"] != 3 {
+				t.Errorf("%d rooms in %d calls; want 25 in 3", len(rooms), srv.Requests()["rooms"])
+			}
+		})
 	}
 }

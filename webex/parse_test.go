@@ -97,3 +97,32 @@ func TestNewRefusesBadURLsWithoutEchoingSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestSameOrigin(t *testing.T) {
+	c, err := New(Options{BaseURL: "https://webexapis.com:443/v1", Token: StaticToken("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{
+		{"https://webexapis.com/v1/rooms?cursor=a", true},
+		{"https://webexapis.com:443/v1/rooms", true},
+		{"HTTPS://WebexAPIs.COM/v1/rooms", true},
+		{"http://webexapis.com/v1/rooms", false},
+		{"https://webexapis.com:8443/v1/rooms", false},
+		{"https://webexapis.com.evil.example/v1/rooms", false},
+		{"https://evil.example/v1/rooms", false},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			u, err := url.Parse(tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.sameOrigin(u); got != tc.want {
+				t.Errorf("sameOrigin(%s) = %v, want %v", tc.url, got, tc.want)
+			}
+		})
+	}
+}
