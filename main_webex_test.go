@@ -86,3 +86,29 @@ func TestSkippedItemsLoggedAndCounted(t *testing.T) {
 		t.Errorf("no warning about the skipped room:\n%s", e.logs)
 	}
 }
+
+// TestRateLimitGateExported: webex_api_rate_limited_until_timestamp_seconds
+// is 0 while calls are allowed, and after a 429 whose Retry-After is a week
+// it says when the gate opens: within the hour.
+func TestRateLimitGateExported(t *testing.T) {
+	api := fakeAPI(t, activeOrg())
+	tokenFile := writeFile(t, t.TempDir(), "token", webextest.DefaultToken)
+	e := startExporter(t, "--webex.api-url="+api.URL, "--webex.token-file="+tokenFile)
+	const gate = "webex_api_rate_limited_until_timestamp_seconds"
+	_, body := e.get("/metrics")
+	if v := value(t, body, gate); v != 0 {
+		t.Errorf("%s %v before any 429, want 0", gate, v)
+	}
+	api.InjectFault(webextest.Fault{Endpoint: "rooms", Status: http.StatusTooManyRequests, RetryAfter: "604800", Times: 1})
+	before := time.Now()
+	_, body = e.get("/metrics")
+	after := time.Now()
+	if v := value(t, body, "webex_up"); v != 0 {
+		t.Errorf("webex_up %v after a 429 of a week, want 0", v)
+	}
+	v := value(t, body, gate)
+	lo, hi := float64(before.Add(time.Hour).Unix())-1, float64(after.Add(time.Hour).Unix())+1
+	if v < lo || v > hi {
+		t.Errorf("%s %v, want an hour from the 429 (%v..%v)", gate, v, lo, hi)
+	}
+}

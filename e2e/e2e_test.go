@@ -59,13 +59,14 @@ var (
 	// Alert expressions are empty while all is well; of the alerts only
 	// WebexRoomQuiet must have data in the demo (its "Quiet ..." rooms).
 	mayBeEmptyRules = map[string]string{
-		"WebexExporterDown":      "the exporter is up",
-		"WebexAPIUnreachable":    "the demo API answers, so webex_up is 1",
-		"WebexAPIThrottled":      "the demo API does not answer 429",
-		"WebexTokenExpiringSoon": "the demo token has no known expiry (webex_token_expiry_timestamp_seconds is absent)",
-		"WebexCollectorFailing":  "the collectors succeed",
-		"WebexRoomsPending":      "the exporter keeps up with the demo",
-		"WebexStateNotWritten":   "the demo runs without --state.file",
+		"WebexExporterDown":       "the exporter is up",
+		"WebexAPIUnreachable":     "the demo API answers, so webex_up is 1",
+		"WebexAPIThrottled":       "the demo API does not answer 429",
+		"WebexAPIRateLimitedLong": "the demo API does not answer 429, so the rate-limit gate stays open (0)",
+		"WebexTokenExpiringSoon":  "the demo token has no known expiry (webex_token_expiry_timestamp_seconds is absent)",
+		"WebexCollectorFailing":   "the collectors succeed",
+		"WebexRoomsPending":       "the exporter keeps up with the demo",
+		"WebexStateNotWritten":    "the demo runs without --state.file",
 	}
 	// Dashboard panels, by title.
 	mayBeEmptyPanels = map[string]string{

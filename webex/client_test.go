@@ -544,3 +544,28 @@ func TestNextLinkOnTheSameOriginSpelledOtherwise(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryAfterCapped: a Retry-After beyond an hour (a week, a far date)
+// closes the gate for an hour, the longest Webex documents.
+func TestRetryAfterCapped(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 3, Rooms: 1, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	for _, ra := range []string{"604800", "99999999999", time.Now().Add(30 * 24 * time.Hour).UTC().Format(http.TimeFormat)} {
+		t.Run(ra, func(t *testing.T) {
+			c := newClient(t, srv, nil)
+			srv.InjectFault(webextest.Fault{Endpoint: "people/me", Times: 1, Status: 429, RetryAfter: ra})
+			cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			before := time.Now()
+			_, err := c.Me(cctx)
+			var rl *webex.RateLimitError
+			if !errors.As(err, &rl) || rl.RetryAfter != time.Hour {
+				t.Fatalf("err = %v; want a RateLimitError of 1h", err)
+			}
+			if until := c.PausedUntil(); until.Before(before.Add(time.Hour)) || until.After(time.Now().Add(time.Hour)) {
+				t.Errorf("gate opens at %v; want an hour after the 429", until)
+			}
+		})
+	}
+}

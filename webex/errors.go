@@ -12,8 +12,11 @@ import (
 // DefaultRetryAfter is the wait assumed when a 429 carries no usable Retry-After.
 const DefaultRetryAfter = 60 * time.Second
 
-// maxRetryAfter bounds the wait a Retry-After can impose.
-const maxRetryAfter = 7 * 24 * time.Hour
+// maxRetryAfter bounds the wait a Retry-After can impose: one hour, the
+// longest Retry-After Webex documents (3600 seconds). A longer value (seen:
+// a week) would silence the exporter for that long on one answer; after an
+// hour, one call asks again and a still-closed account answers 429 anew.
+const maxRetryAfter = time.Hour
 
 // APIError is an answer from Webex with a status other than 2xx.
 type APIError struct {
@@ -89,7 +92,8 @@ func IsNotFound(err error) bool { return StatusCode(err) == http.StatusNotFound 
 
 // ParseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
 // ok is false for an absent or malformed value (such as "rand(30),add(30)").
-// Negative delays and dates in the past give 0; no delay exceeds a week.
+// Negative delays and dates in the past give 0; no delay exceeds an hour
+// (maxRetryAfter).
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
