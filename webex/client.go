@@ -22,9 +22,13 @@ import (
 const DefaultBaseURL = "https://webexapis.com/v1"
 
 const (
-	defaultMaxBody  = 32 << 20 // a page of 1000 long messages stays well below this
-	maxErrorBody    = 64 << 10
-	maxAttempts     = 3 // one call and at most two retries after 429 or 401
+	defaultMaxBody = 32 << 20 // a page of 1000 long messages stays well below this
+	maxErrorBody   = 64 << 10
+	maxAttempts    = 3 // one call and at most two retries (429, 401, a transient failure)
+	// retryBackoff is the pause before calling again after a transient
+	// failure (502, 503, 504, no answer); the call is retried once, and only
+	// when the context leaves time for the pause and a call as long again.
+	retryBackoff    = 300 * time.Millisecond
 	maxEmptyPages   = 10
 	maxRedirects    = 5
 	userAgentHeader = "User-Agent"
@@ -181,14 +185,15 @@ type response struct {
 }
 
 // get sends an authenticated GET to u (which must be on the API's origin),
-// honouring the rate-limit gate, Retry-After within ctx's deadline, and
-// re-reading the token once after a 401.
+// honouring the rate-limit gate, Retry-After within ctx's deadline,
+// re-reading the token once after a 401, and calling once more after a
+// transient failure. Every attempt is reported to Observe.
 func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 	if !c.sameOrigin(u) {
 		return nil, &PagingError{Endpoint: endpointOf(u.Path, c.base.Path), Reason: "foreign host", URL: origin(u)}
 	}
 	endpoint := endpointOf(u.Path, c.base.Path)
-	reread := false
+	reread, retried := false, false
 	for attempt := 1; ; attempt++ {
 		if err := c.waitGate(ctx); err != nil {
 			return nil, err
@@ -214,11 +219,52 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 				return nil, err
 			}
 			reread = true
+		case transient(err) && !retried:
+			if !backOff(ctx) {
+				return nil, err
+			}
+			retried = true
 		default:
 			return nil, err
 		}
 	}
 }
+
+// transient reports whether err is a failure that the same GET may not
+// meet again: a 502, 503 or 504, or no answer at all (connection refused
+// or reset, EOF). A 500 is not retried: Webex answers it to requests it
+// cannot handle, and asks to contact support "if the issue persists".
+func transient(err error) bool {
+	switch StatusCode(err) {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	var na *noAnswerError
+	return errors.As(err, &na)
+}
+
+// backOff waits retryBackoff before a retry; false when ctx's deadline
+// leaves no time for the pause and a call, or ctx ends while waiting.
+func backOff(ctx context.Context) bool {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < 2*retryBackoff {
+		return false
+	}
+	t := time.NewTimer(retryBackoff)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// noAnswerError is a request that got no HTTP answer, while its context
+// was still live: a transport failure worth one retry.
+type noAnswerError struct{ err error }
+
+func (e *noAnswerError) Error() string { return e.err.Error() }
+func (e *noAnswerError) Unwrap() error { return e.err }
 
 // roundTrip makes one HTTP request and turns any non-2xx answer into a typed error.
 func (c *Client) roundTrip(ctx context.Context, endpoint string, u *url.URL) (*response, error) {
@@ -240,7 +286,12 @@ func (c *Client) roundTrip(ctx context.Context, endpoint string, u *url.URL) (*r
 	res, err := c.http.Do(req)
 	if err != nil {
 		c.report(endpoint, "error", start)
-		return nil, fmt.Errorf("webex %s: %w", endpoint, stripURL(err))
+		err = fmt.Errorf("webex %s: %w", endpoint, stripURL(err))
+		var refused *PagingError // a redirect checkRedirect refused
+		if ctx.Err() == nil && !errors.As(err, &refused) {
+			err = &noAnswerError{err}
+		}
+		return nil, err
 	}
 	defer res.Body.Close()
 	limit := c.maxBody

@@ -219,7 +219,8 @@ func TestAPIErrorsAreTyped(t *testing.T) {
 		t.Errorf("unknown room: err = %#v; want a 404 APIError with a trackingId", err)
 	}
 
-	srv.InjectFault(webextest.Fault{Endpoint: "rooms", Times: 1, Status: 503})
+	// A 503 is retried once: twice is an error.
+	srv.InjectFault(webextest.Fault{Endpoint: "rooms", Times: 2, Status: 503})
 	_, err = c.Rooms(ctx(t), webex.RoomsQuery{})
 	if webex.StatusCode(err) != 503 {
 		t.Errorf("503: err = %v", err)
@@ -565,6 +566,70 @@ func TestRetryAfterCapped(t *testing.T) {
 			}
 			if until := c.PausedUntil(); until.Before(before.Add(time.Hour)) || until.After(time.Now().Add(time.Hour)) {
 				t.Errorf("gate opens at %v; want an hour after the 429", until)
+			}
+		})
+	}
+}
+
+// TestTransientFailureRetriedOnce: a 502, 503, 504 or a reset connection is
+// followed by one more call, and each attempt is reported once; a second
+// failure, a 500, or a deadline too close for the pause end the call.
+func TestTransientFailureRetriedOnce(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 4, Rooms: 5, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	cases := []struct {
+		name      string
+		fault     webextest.Fault
+		timeout   time.Duration
+		wantCodes []string // reported to Observe for the rooms call
+		wantErr   int      // status of the error; 0: none
+	}{
+		{"502 once", webextest.Fault{Status: 502, Times: 1}, 10 * time.Second, []string{"502", "200"}, 0},
+		{"503 once", webextest.Fault{Status: 503, Times: 1}, 10 * time.Second, []string{"503", "200"}, 0},
+		{"504 once", webextest.Fault{Status: 504, Times: 1}, 10 * time.Second, []string{"504", "200"}, 0},
+		// The transport itself retries once on a reused connection: the
+		// second reset is the one the client sees.
+		{"connection reset", webextest.Fault{ResetConnection: true, Times: 2}, 10 * time.Second, []string{"error", "200"}, 0},
+		{"502 twice", webextest.Fault{Status: 502, Times: 2}, 10 * time.Second, []string{"502", "502"}, 502},
+		{"500 not retried", webextest.Fault{Status: 500, Times: 1}, 10 * time.Second, []string{"500"}, 500},
+		{"no time for a retry", webextest.Fault{Status: 502, Times: 1}, 500 * time.Millisecond, []string{"502"}, 502},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var codes []string
+			cl, err := webex.New(webex.Options{BaseURL: srv.URL, Token: webex.StaticToken(webextest.DefaultToken),
+				HTTPClient: &http.Client{Transport: &http.Transport{}},
+				Observe: func(r webex.RequestInfo) {
+					if r.Endpoint == "rooms" {
+						mu.Lock()
+						codes = append(codes, r.Code)
+						mu.Unlock()
+					}
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cl.Me(ctx(t)); err != nil { // a connection to reuse
+				t.Fatal(err)
+			}
+			srv.ClearFaults()
+			c.fault.Endpoint = "rooms"
+			srv.InjectFault(c.fault)
+			cctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+			defer cancel()
+			rooms, err := cl.Rooms(cctx, webex.RoomsQuery{})
+			switch {
+			case c.wantErr == 0 && (err != nil || len(rooms) != 5):
+				t.Errorf("%d rooms, err %v; want 5", len(rooms), err)
+			case c.wantErr > 0 && webex.StatusCode(err) != c.wantErr:
+				t.Errorf("err = %v; want a %d", err, c.wantErr)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(codes, c.wantCodes) {
+				t.Errorf("reported %q; want %q", codes, c.wantCodes)
 			}
 		})
 	}

@@ -97,3 +97,33 @@ func TestOddItemsKeepTheScrape(t *testing.T) {
 		t.Errorf("room %s: %v messages in 24h, want %d (all but the one without an id)", busy.ID, v, len(busyMsgs)-1)
 	}
 }
+
+// TestTransientListingFailureKeepsTheScrape: one 502 or one reset
+// connection on /rooms is retried within the scrape: webex_up stays 1.
+func TestTransientListingFailureKeepsTheScrape(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		fault webextest.Fault
+	}{
+		{"502", webextest.Fault{Endpoint: "rooms", Status: 502, Times: 1}},
+		// Times 2: Go's transport retries once itself on a reused connection.
+		{"connection reset", webextest.Fault{Endpoint: "rooms", ResetConnection: true, Times: 2}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 8, Rooms: 6, Now: t0})
+			e := newEnv(t, org, Config{})
+			if got := e.scrape(t, 10*time.Second); got[key("webex_up")] != 1 {
+				t.Fatalf("first scrape: webex_up %v", got[key("webex_up")])
+			}
+			e.srv.InjectFault(c.fault)
+			e.clock.Add(time.Minute)
+			got := e.scrape(t, 10*time.Second)
+			if got[key("webex_up")] != 1 {
+				t.Errorf("webex_up %v after one %s, want 1", got[key("webex_up")], c.name)
+			}
+			if n := got[key("webex_rooms", "room_type", "group")] + got[key("webex_rooms", "room_type", "direct")]; n != 6 {
+				t.Errorf("%v rooms exported, want 6", n)
+			}
+		})
+	}
+}
