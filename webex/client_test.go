@@ -200,6 +200,19 @@ func TestMessagesNewestFirstWithStops(t *testing.T) {
 		t.Errorf("stop at id: %d messages in %d calls; want the 3 newer in 1", len(msgs), srv.Requests()["messages"])
 	}
 
+	// Before a time: only what was created before it, across pages, down
+	// to Since.
+	srv.ResetRequests()
+	msgs, err = c.Messages(ctx(t), webex.MessagesQuery{RoomID: room.ID, Before: posted[100].Created, Since: posted[20].Created, PageSize: 50})
+	if err != nil || len(msgs) != 80 || msgs[0].ID != posted[99].ID || msgs[79].ID != posted[20].ID || srv.Requests()["messages"] != 2 {
+		t.Errorf("before: %d messages in %d calls, err %v; want the 80 from posted[99] down to posted[20] in 2", len(msgs), srv.Requests()["messages"], err)
+	}
+	for _, r := range srv.RequestLog()[:1] {
+		if !strings.Contains(r.RawQuery, "before=2026-11-24T13%3A40%3A00.000Z") {
+			t.Errorf("first call's query %q lacks before in Webex's time format", r.RawQuery)
+		}
+	}
+
 	// Since a time: only what was created at or after it.
 	msgs, err = c.Messages(ctx(t), webex.MessagesQuery{RoomID: room.ID, Since: posted[100].Created, PageSize: 50})
 	if err != nil || len(msgs) != 20 {

@@ -25,10 +25,12 @@ type Message struct {
 // whichever comes first.
 type MessagesQuery struct {
 	RoomID        string
-	BeforeMessage string    // start below this message, to resume a read ("" for the newest)
-	Before        time.Time // or only messages created before this time (zero: no limit)
-	StopAtID      string    // the newest message already known ("" for none)
-	Since         time.Time // oldest creation time wanted (zero: no limit)
+	BeforeMessage string // start below this message, to resume a read ("" for the newest)
+	// Before starts with the messages created before this time (the API's
+	// "before"), to read older history (zero: from the newest).
+	Before   time.Time
+	StopAtID string    // the newest message already known ("" for none)
+	Since    time.Time // oldest creation time wanted (zero: no limit)
 	// MentionedMe lists only messages that mention the account (bots must
 	// set it in group rooms; Webex then allows at most 100 a page).
 	MentionedMe bool
@@ -83,8 +85,9 @@ func (c *Client) Messages(ctx context.Context, q MessagesQuery) ([]Message, erro
 	}
 	if q.BeforeMessage != "" {
 		v.Set("beforeMessage", q.BeforeMessage)
-	} else if !q.Before.IsZero() {
-		v.Set("before", q.Before.UTC().Format("2006-01-02T15:04:05.000Z"))
+	}
+	if !q.Before.IsZero() {
+		v.Set("before", q.Before.UTC().Format(wireTimeFormat))
 	}
 	var out []Message
 	d := c.itemDecoder("messages")

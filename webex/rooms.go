@@ -93,6 +93,9 @@ func (d *itemDecoder) room(raw json.RawMessage) (r Room, ok bool) {
 	return r, true
 }
 
+// wireTimeFormat is how Webex writes times: "2016-04-21T19:12:48.920Z".
+const wireTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
 // parseTime reads Webex's RFC 3339 times, with or without fractional
 // seconds, "Z" or an offset. An absent time is the zero time.
 func parseTime(s string) (time.Time, error) {
