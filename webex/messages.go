@@ -20,7 +20,8 @@ type Message struct {
 }
 
 // MessagesQuery says which of a room's messages to read. Messages come
-// newest first (from the newest, or from below BeforeMessage); reading stops
+// newest first (from the newest, from below BeforeMessage, or from the
+// newest created before Before); reading stops
 // before the first message that is StopAtID or created before Since,
 // whichever comes first.
 type MessagesQuery struct {

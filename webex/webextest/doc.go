@@ -38,7 +38,8 @@
 // InjectFault makes matching requests fail in the ways the real service and
 // networks do: error statuses with Retry-After, delays, stalled or reset
 // connections, truncated, malformed or huge bodies, and broken paging
-// (looping, foreign-host and empty pages). Hold and WaitRequests let tests
+// (looping, foreign-host and empty pages), and odd list items (Patch: a
+// field of another type, a missing id). Hold and WaitRequests let tests
 // orchestrate concurrency without sleeping, and Requests and RequestLog
 // count what a client sent.
 //
