@@ -21,16 +21,21 @@ type descs struct {
 	lastMessage, recentMsgs, senders    *prometheus.Desc
 	total, refreshed, members           *prometheus.Desc
 	success, duration, tokenExpiry      *prometheus.Desc
+	help                                map[string]string // by metric name, for the exposition
 }
 
 func newDescs() descs {
 	room := []string{"room_id"}
 	window := []string{"room_id", "window"}
+	helps := map[string]string{}
 	d := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
+		fq := prometheus.BuildFQName(namespace, "", name)
+		helps[fq] = help
+		return prometheus.NewDesc(fq, help, labels, nil)
 	}
 	const kept = " (from state kept between scrapes)"
 	return descs{
+		help:         helps,
 		up:           d("up", "1 if the Webex rooms could be listed in this scrape, else 0 (room metrics then keep their last known values)."),
 		rooms:        d("rooms", "Rooms exported, by room type.", "room_type"),
 		pending:      d("rooms_pending", "Rooms whose messages need reading but could not be read within the scrape's deadline or were refused; they keep their last known values and are read first next scrape."),

@@ -18,6 +18,8 @@ type Snapshot struct {
 	Windows []Window
 	// TokenExpiry is when the access token expires (zero: unknown).
 	TokenExpiry time.Time
+
+	render *rendering // the exposition, made once (exposition.go)
 }
 
 // Phase is one step of a refresh, shown as a "collector".

@@ -32,6 +32,9 @@ type Config struct {
 	// (default 1m) and by SaveState.
 	StateFile     string
 	StateInterval time.Duration
+	// MinInterval: refreshes start at least this far apart on the clock
+	// (zero: no minimum); a scrape in between gets the last snapshot.
+	MinInterval time.Duration
 }
 
 // Tracker keeps the state between scrapes and refreshes it incrementally:
@@ -59,7 +62,7 @@ type Tracker struct {
 	// title that fails to decrypt later cannot let such a room in.
 	excluded map[string]string
 	up       bool          // whether the last refresh listed the rooms
-	flight   *flight       // the refresh under way, if any
+	fl       flights       // the refresh under way, the last snapshot
 	account  *webex.Person // from /people/me; nil until known, and again after a 401
 	// accountGen is the token generation the account was learned with: a
 	// new token (a swapped token file) may be another account's.
@@ -144,6 +147,7 @@ func NewTracker(src Source, cfg Config) *Tracker {
 		logger:      cfg.Logger,
 		rooms:       map[string]*roomState{},
 		people:      map[string]string{},
+		fl:          flights{minInterval: cfg.MinInterval},
 
 		statePath:     cfg.StateFile,
 		stateInterval: cfg.StateInterval,

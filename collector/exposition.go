@@ -1,0 +1,303 @@
+package collector
+
+import (
+	"bytes"
+	"cmp"
+	"compress/flate"
+	"encoding/binary"
+	"hash/crc32"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// The exposition of a snapshot in the Prometheus text format (version
+// 0.0.4), written straight from the snapshot: the same bytes client_golang
+// would write for the Collector's metrics (exposition_test.go proves it),
+// without building a hundred thousand const metrics per scrape.
+//
+// The room families (webex_room_*, webex_rooms, webex_rooms_pending) are
+// rendered once per snapshot and shared by every scrape it answers; the few
+// lines that differ between such scrapes (webex_up, webex_scrape_collector_*,
+// webex_token_expiry_timestamp_seconds) are written per scrape. Families come
+// in name order, samples in label order, as client_golang sorts them.
+
+// rendering is a snapshot's room families, made at most once, raw and as
+// DEFLATE blocks.
+type rendering struct {
+	count    *atomic.Int64 // renders made, for tests
+	textOnce sync.Once
+	text     []byte
+	zOnce    sync.Once
+	z        []byte // text as non-final DEFLATE blocks ending byte-aligned
+}
+
+// roomsText returns the room families, rendering them on first use.
+func (s *Snapshot) roomsText() []byte {
+	r := s.render
+	r.textOnce.Do(func() {
+		r.count.Add(1)
+		r.text = appendRooms(nil, s, newDescs().help)
+	})
+	return r.text
+}
+
+// roomsDeflated returns roomsText compressed, on first use.
+func (s *Snapshot) roomsDeflated() []byte {
+	r := s.render
+	r.zOnce.Do(func() {
+		var buf bytes.Buffer
+		fw, _ := flate.NewWriter(&buf, flate.DefaultCompression) // the level is valid
+		fw.Write(s.roomsText())                                  //nolint:errcheck // bytes.Buffer does not fail
+		fw.Flush()                                               //nolint:errcheck // a sync flush: byte-aligned, not final
+		r.z = buf.Bytes()
+	})
+	return r.z
+}
+
+// WriteText writes one scrape's answer in the text format: own (the
+// exporter's own metrics, already encoded), the room families shared by
+// every scrape of this snapshot, and this scrape's status families. With gz
+// it writes one gzip member in which the shared part is spliced in already
+// compressed.
+func (s *Snapshot) WriteText(w io.Writer, own []byte, gz bool) error {
+	rooms := s.roomsText()
+	status := appendStatus(nil, s, newDescs().help)
+	if !gz {
+		for _, b := range [][]byte{own, rooms, status} {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// RFC 1952: header, DEFLATE blocks, CRC-32 and length of the whole.
+	// Each compressor starts on a byte boundary and refers back only to
+	// what it compressed itself, so the three parts join into one stream.
+	ew := &errWriter{w: w}
+	ew.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255})
+	fw, _ := flate.NewWriter(ew, flate.BestSpeed) // the level is valid
+	fw.Write(own)                                 //nolint:errcheck // ew keeps the first error
+	fw.Flush()                                    //nolint:errcheck
+	ew.Write(s.roomsDeflated())
+	fw.Reset(ew)
+	fw.Write(status) //nolint:errcheck
+	fw.Close()       //nolint:errcheck
+	crc := crc32.ChecksumIEEE(own)
+	crc = crc32.Update(crc, crc32.IEEETable, rooms)
+	crc = crc32.Update(crc, crc32.IEEETable, status)
+	ew.Write(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, crc),
+		uint32(len(own)+len(rooms)+len(status))))
+	return ew.err
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	var n int
+	n, e.err = e.w.Write(p)
+	return n, e.err
+}
+
+// appendRooms appends the room families of s.
+func appendRooms(b []byte, s *Snapshot, help map[string]string) []byte {
+	f := &family{b: b, help: help}
+	now := float64(s.Time.UnixMilli()) / 1e3
+	// Windows in label order.
+	order := make([]int, len(s.Windows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int { return strings.Compare(s.Windows[i].Name, s.Windows[j].Name) })
+	messages := func(r *RoomSnapshot) bool { return !r.NoMessages && r.Read }
+
+	each := func(name, typ string, sample func(r *RoomSnapshot)) {
+		f.start(name, typ)
+		for i := range s.Rooms {
+			sample(&s.Rooms[i])
+		}
+	}
+	each("webex_room_created_timestamp_seconds", "gauge", func(r *RoomSnapshot) {
+		if !r.Room.Created.IsZero() {
+			f.sample(unix(r.Room.Created), "room_id", r.Room.ID)
+		}
+	})
+	f.start("webex_room_info", "gauge")
+	for _, locked := range []bool{false, true} { // is_locked sorts first
+		for i := range s.Rooms {
+			if room := &s.Rooms[i].Room; room.IsLocked == locked {
+				f.sample(1, "is_locked", strconv.FormatBool(locked), "room_id", room.ID, "room_type", room.Type,
+					"team_id", room.TeamID, "title", room.Title)
+			}
+		}
+	}
+	each("webex_room_last_activity_age_seconds", "gauge", func(r *RoomSnapshot) {
+		if !r.Room.LastActivity.IsZero() {
+			f.sample(now-unix(r.Room.LastActivity), "room_id", r.Room.ID)
+		}
+	})
+	each("webex_room_last_activity_timestamp_seconds", "gauge", func(r *RoomSnapshot) {
+		if !r.Room.LastActivity.IsZero() {
+			f.sample(unix(r.Room.LastActivity), "room_id", r.Room.ID)
+		}
+	})
+	each("webex_room_last_message_timestamp_seconds", "gauge", func(r *RoomSnapshot) {
+		if messages(r) && !r.LastMessage.IsZero() {
+			f.sample(unix(r.LastMessage), "room_id", r.Room.ID)
+		}
+	})
+	each("webex_room_last_refresh_timestamp_seconds", "gauge", func(r *RoomSnapshot) {
+		if !r.Refreshed.IsZero() {
+			f.sample(unix(r.Refreshed), "room_id", r.Room.ID)
+		}
+	})
+	each("webex_room_members", "gauge", func(r *RoomSnapshot) {
+		if r.Members >= 0 {
+			f.sample(float64(r.Members), "room_id", r.Room.ID)
+		}
+	})
+	each("webex_room_messages_total", "counter", func(r *RoomSnapshot) {
+		if messages(r) {
+			f.sample(float64(r.Total), "room_id", r.Room.ID)
+		}
+	})
+	each("webex_room_recent_messages", "gauge", func(r *RoomSnapshot) {
+		if messages(r) {
+			for _, w := range order {
+				f.sample(float64(r.Counts[w].Messages), "room_id", r.Room.ID, "window", s.Windows[w].Name)
+			}
+		}
+	})
+	each("webex_room_recent_senders", "gauge", func(r *RoomSnapshot) {
+		if messages(r) {
+			for _, w := range order {
+				f.sample(float64(r.Counts[w].Senders), "room_id", r.Room.ID, "window", s.Windows[w].Name)
+			}
+		}
+	})
+	byType := map[string]int{"group": 0, "direct": 0}
+	for i := range s.Rooms {
+		byType[s.Rooms[i].Room.Type]++
+	}
+	f.start("webex_rooms", "gauge")
+	for _, typ := range slices.Sorted(maps.Keys(byType)) {
+		f.sample(float64(byType[typ]), "room_type", typ)
+	}
+	f.start("webex_rooms_pending", "gauge")
+	f.sample(float64(s.Pending))
+	return f.b
+}
+
+// appendStatus appends the families that say how the snapshot was made.
+func appendStatus(b []byte, s *Snapshot, help map[string]string) []byte {
+	f := &family{b: b, help: help}
+	phases := slices.SortedFunc(slices.Values(s.Phases), func(a, b Phase) int { return cmp.Compare(a.Name, b.Name) })
+	f.start("webex_scrape_collector_duration_seconds", "gauge")
+	for _, p := range phases {
+		f.sample(p.Duration.Seconds(), "collector", p.Name)
+	}
+	f.start("webex_scrape_collector_success", "gauge")
+	for _, p := range phases {
+		f.sample(boolFloat(p.Success), "collector", p.Name)
+	}
+	if !s.TokenExpiry.IsZero() {
+		f.start("webex_token_expiry_timestamp_seconds", "gauge")
+		f.sample(unix(s.TokenExpiry))
+	}
+	f.start("webex_up", "gauge")
+	f.sample(boolFloat(s.Up))
+	return f.b
+}
+
+// family appends one metric family at a time; its HELP and TYPE lines are
+// written with its first sample, so a family without samples is left out.
+type family struct {
+	b         []byte
+	help      map[string]string
+	name, typ string
+	started   bool
+}
+
+func (f *family) start(name, typ string) { f.name, f.typ, f.started = name, typ, false }
+
+// sample appends one sample; labels are name, value pairs in name order.
+func (f *family) sample(v float64, labels ...string) {
+	if !f.started {
+		f.started = true
+		f.b = append(f.b, "# HELP "...)
+		f.b = append(f.b, f.name...)
+		f.b = append(f.b, ' ')
+		f.b = appendEscaped(f.b, f.help[f.name], false)
+		f.b = append(f.b, "\n# TYPE "...)
+		f.b = append(f.b, f.name...)
+		f.b = append(f.b, ' ')
+		f.b = append(f.b, f.typ...)
+		f.b = append(f.b, '\n')
+	}
+	f.b = append(f.b, f.name...)
+	for i := 0; i+1 < len(labels); i += 2 {
+		if i == 0 {
+			f.b = append(f.b, '{')
+		} else {
+			f.b = append(f.b, ',')
+		}
+		f.b = append(f.b, labels[i]...)
+		f.b = append(f.b, `="`...)
+		f.b = appendEscaped(f.b, labels[i+1], true)
+		f.b = append(f.b, '"')
+	}
+	if len(labels) > 0 {
+		f.b = append(f.b, '}')
+	}
+	f.b = append(f.b, ' ')
+	f.b = appendFloat(f.b, v)
+	f.b = append(f.b, '\n')
+}
+
+// appendEscaped escapes as the text format wants: backslash and newline
+// always, double quotes in label values.
+func appendEscaped(b []byte, s string, quote bool) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			b = append(b, `\\`...)
+		case c == '\n':
+			b = append(b, `\n`...)
+		case c == '"' && quote:
+			b = append(b, `\"`...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// appendFloat formats v as expfmt does.
+func appendFloat(b []byte, v float64) []byte {
+	switch {
+	case v == 1:
+		return append(b, '1')
+	case v == 0:
+		return append(b, '0')
+	case v == -1:
+		return append(b, "-1"...)
+	case math.IsNaN(v):
+		return append(b, "NaN"...)
+	case math.IsInf(v, +1):
+		return append(b, "+Inf"...)
+	case math.IsInf(v, -1):
+		return append(b, "-Inf"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
