@@ -26,7 +26,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
@@ -64,6 +63,7 @@ type config struct {
 	maxRequests   int
 	stateFile     string
 	stateInterval time.Duration
+	minInterval   time.Duration
 	demo          bool
 	web           *web.FlagConfig
 	log           promslog.Config
@@ -120,6 +120,8 @@ func newApp(cfg *config, raw *rawFlags, stderr io.Writer) *kingpin.Application {
 	app.Flag("state.file", "Keep what the exporter knows in this file across restarts (written atomically after a refresh and at shutdown). Off when empty.").
 		PlaceHolder("PATH").StringVar(&cfg.stateFile)
 	app.Flag("state.interval", "Write the state file after a refresh at most this often.").Default("1m").DurationVar(&cfg.stateInterval)
+	app.Flag("webex.min-interval", "Start refreshes at least this far apart; a scrape in between is answered from the last one, with no API call. 0s: no minimum.").
+		Default("10s").DurationVar(&cfg.minInterval)
 	app.Flag("demo", "Serve a simulated Webex organisation in-process: no token, no network.").BoolVar(&cfg.demo)
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
 	promslogflag.AddFlags(app, &cfg.log)
@@ -164,6 +166,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("--web.scrape-timeout=%s: want a positive duration", cfg.scrapeTimeout)
 	case cfg.timeoutOffset < 0 || cfg.timeoutOffset >= cfg.scrapeTimeout:
 		return nil, fmt.Errorf("--web.timeout-offset=%s: want at least 0 and less than --web.scrape-timeout", cfg.timeoutOffset)
+	case cfg.minInterval < 0:
+		return nil, fmt.Errorf("--webex.min-interval=%s: want 0s or more", cfg.minInterval)
 	case cfg.maxRequests < 0:
 		return nil, fmt.Errorf("--web.max-requests=%d: want 0 or more", cfg.maxRequests)
 	case len(cfg.telemetryPath) == 0 || cfg.telemetryPath[0] != '/':
@@ -330,6 +334,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		TokenExpiry:        tokenExpiry,
 		StateFile:          cfg.stateFile,
 		StateInterval:      cfg.stateInterval,
+		MinInterval:        cfg.minInterval,
 	})
 	exporterReg.MustRegister(collector.NewStateMetrics(tracker))
 	tracker.LoadState()
@@ -351,6 +356,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	slogger := slog.New(slgokit.NewGoKitHandler(base, cfg.log.Level))
 	mux := http.NewServeMux()
 	mux.Handle(cfg.telemetryPath, limitRequests(cfg.maxRequests, metricsHandler(cfg, tracker, exporterReg, logger)))
+	handleProfiles(mux) // the landing page links them
 	if cfg.telemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "Webex Exporter",
@@ -389,24 +395,6 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// metricsHandler serves one scrape: a fresh registry holding a collector
-// bound to the scrape's deadline, gathered with the exporter's own metrics.
-func metricsHandler(cfg *config, tracker *collector.Tracker, exporterReg *prometheus.Registry, logger log.Logger) http.Handler {
-	errLog := promhttpLogger{level.Error(logger)}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), scrapeDeadline(r.Header, cfg.scrapeTimeout, cfg.timeoutOffset))
-		defer cancel()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collector.New(ctx, tracker))
-		// The scrape's own registry first: its collection makes the API
-		// calls that webex_api_requests_total (in exporterReg) then shows.
-		promhttp.HandlerFor(prometheus.Gatherers{reg, exporterReg}, promhttp.HandlerOpts{
-			ErrorLog:      errLog,
-			ErrorHandling: promhttp.ContinueOnError,
-		}).ServeHTTP(w, r)
-	})
-}
-
 // scrapeDeadline is the time a scrape may take: Prometheus'
 // X-Prometheus-Scrape-Timeout-Seconds header (or the default) less the offset.
 func scrapeDeadline(h http.Header, def, offset time.Duration) time.Duration {
@@ -438,8 +426,3 @@ func limitRequests(max int, next http.Handler) http.Handler {
 		}
 	})
 }
-
-// promhttpLogger adapts a go-kit logger to promhttp's Println interface.
-type promhttpLogger struct{ l log.Logger }
-
-func (p promhttpLogger) Println(v ...any) { p.l.Log("msg", fmt.Sprint(v...)) }

@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,6 +123,11 @@ func startExporter(t *testing.T, args ...string) *exporter {
 		done:   make(chan error, 1),
 	}
 	args = append([]string{"--web.listen-address=127.0.0.1:0"}, args...)
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--webex.min-interval") }) {
+		// Most tests change the fake between scrapes and want the next
+		// scrape to see it.
+		args = append(args, "--webex.min-interval=0s")
+	}
 	go func() { e.done <- run(ctx, args, e.logs) }()
 	select {
 	case e.addr = <-e.logs.addr:
