@@ -29,6 +29,16 @@ promtool test rules examples/prometheus/rules_test.yml
 echo "== unit and integration tests"
 go test -race -count=1 ./...
 
+echo "== promtool check metrics on a real scrape (--demo), plain and gzip"
+bin=$(mktemp -d)
+go build -o "$bin/webex_exporter" .
+"$bin/webex_exporter" --demo --web.listen-address=127.0.0.1:10279 2>"$bin/log" &
+pid=$!
+until curl -sf http://127.0.0.1:10279/ >/dev/null; do sleep 0.2; done
+curl -sf http://127.0.0.1:10279/metrics | promtool check metrics
+curl -sf --compressed http://127.0.0.1:10279/metrics | promtool check metrics
+kill "$pid"; wait "$pid" || true; rm -rf "$bin"
+
 echo "== end to end: the exporter in --demo scraped by a real Prometheus"
 go test -tags e2e -count=1 ./e2e/
 
