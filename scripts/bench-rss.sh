@@ -44,3 +44,17 @@ for i in $(seq 1 "$scrapes"); do
   before=$total
   sleep 10 # let the fake post messages into some rooms between scrapes
 done
+
+# Ten scrapes at once, as ten Prometheus servers would: they share one
+# refresh and one rendering, so the peak should barely move.
+sleep 10
+start=$(date +%s.%N)
+curls=()
+for i in $(seq 1 10); do
+  curl -sf --compressed -H 'X-Prometheus-Scrape-Timeout-Seconds: 120' "http://127.0.0.1:$exporter_port/metrics" -o "$tmp/metrics.$i" &
+  curls+=($!)
+done
+wait "${curls[@]}"
+end=$(date +%s.%N)
+printf '%-7s %10.3f %10s %10d %10s %10s\n' "10x" "$(echo "$end - $start" | bc)" - \
+  "$(grep -c '^webex_room' "$tmp/metrics.10")" "$(mem VmRSS)" "$(mem VmHWM)"
