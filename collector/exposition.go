@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"compress/flate"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"maps"
@@ -27,77 +28,77 @@ import (
 // webex_token_expiry_timestamp_seconds) are written per scrape. Families come
 // in name order, samples in label order, as client_golang sorts them.
 
-// rendering is a snapshot's room families, made at most once, raw and as
-// DEFLATE blocks.
+// rendering is a snapshot's room families, made at most once and kept only
+// compressed: as DEFLATE blocks that end byte-aligned and not final, so that
+// they can open a gzip member, with the CRC-32 and length of the text.
 type rendering struct {
-	count    *atomic.Int64 // renders made, for tests
-	textOnce sync.Once
-	text     []byte
-	zOnce    sync.Once
-	z        []byte // text as non-final DEFLATE blocks ending byte-aligned
+	count *atomic.Int64 // renders made, for tests
+	once  sync.Once
+	z     []byte
+	crc   uint32
+	n     int
 }
 
-// roomsText returns the room families, rendering them on first use.
-func (s *Snapshot) roomsText() []byte {
+// rooms returns the rendering, rendering the room families on first use,
+// a few kilobytes at a time.
+func (s *Snapshot) rooms() *rendering {
 	r := s.render
-	r.textOnce.Do(func() {
+	r.once.Do(func() {
 		r.count.Add(1)
-		r.text = appendRooms(nil, s, newDescs().help)
-	})
-	return r.text
-}
-
-// roomsDeflated returns roomsText compressed, on first use.
-func (s *Snapshot) roomsDeflated() []byte {
-	r := s.render
-	r.zOnce.Do(func() {
 		var buf bytes.Buffer
 		fw, _ := flate.NewWriter(&buf, flate.DefaultCompression) // the level is valid
-		fw.Write(s.roomsText())                                  //nolint:errcheck // bytes.Buffer does not fail
-		fw.Flush()                                               //nolint:errcheck // a sync flush: byte-aligned, not final
-		r.z = buf.Bytes()
+		sum := crc32.NewIEEE()
+		text := &errWriter{w: io.MultiWriter(fw, sum)}
+		writeRooms(text, s, newDescs().help)
+		fw.Flush() //nolint:errcheck // a sync flush into a bytes.Buffer
+		r.z, r.crc, r.n = buf.Bytes(), sum.Sum32(), text.n
 	})
-	return r.z
+	return r
 }
 
-// WriteText writes one scrape's answer in the text format: own (the
-// exporter's own metrics, already encoded), the room families shared by
-// every scrape of this snapshot, and this scrape's status families. With gz
-// it writes one gzip member in which the shared part is spliced in already
-// compressed.
+// finalEmptyBlock is a final, empty DEFLATE block (fixed codes): it ends
+// the rendering's stream for reading it back.
+var finalEmptyBlock = []byte{3, 0}
+
+// WriteText writes one scrape's answer in the text format: the room
+// families shared by every scrape of this snapshot, own (the exporter's own
+// metrics, already encoded), and this scrape's status families. With gz it
+// writes one gzip member that opens with the shared part as compressed
+// once; otherwise the shared part is decompressed as it is written.
 func (s *Snapshot) WriteText(w io.Writer, own []byte, gz bool) error {
-	rooms := s.roomsText()
+	r := s.rooms()
 	status := appendStatus(nil, s, newDescs().help)
+	ew := &errWriter{w: w}
 	if !gz {
-		for _, b := range [][]byte{own, rooms, status} {
-			if _, err := w.Write(b); err != nil {
-				return err
-			}
+		fr := flate.NewReader(io.MultiReader(bytes.NewReader(r.z), bytes.NewReader(finalEmptyBlock)))
+		if _, err := io.Copy(ew, fr); err != nil && ew.err == nil {
+			return fmt.Errorf("reading back the rendering: %w", err)
 		}
-		return nil
+		ew.Write(own)
+		ew.Write(status)
+		return ew.err
 	}
 	// RFC 1952: header, DEFLATE blocks, CRC-32 and length of the whole.
 	// Each compressor starts on a byte boundary and refers back only to
-	// what it compressed itself, so the three parts join into one stream.
-	ew := &errWriter{w: w}
+	// what it compressed itself, so the parts join into one stream; with
+	// the shared part first, its CRC is where the rest's continues from.
 	ew.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255})
+	ew.Write(r.z)
 	fw, _ := flate.NewWriter(ew, flate.BestSpeed) // the level is valid
 	fw.Write(own)                                 //nolint:errcheck // ew keeps the first error
-	fw.Flush()                                    //nolint:errcheck
-	ew.Write(s.roomsDeflated())
-	fw.Reset(ew)
-	fw.Write(status) //nolint:errcheck
-	fw.Close()       //nolint:errcheck
-	crc := crc32.ChecksumIEEE(own)
-	crc = crc32.Update(crc, crc32.IEEETable, rooms)
+	fw.Write(status)                              //nolint:errcheck
+	fw.Close()                                    //nolint:errcheck
+	crc := crc32.Update(r.crc, crc32.IEEETable, own)
 	crc = crc32.Update(crc, crc32.IEEETable, status)
 	ew.Write(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, crc),
-		uint32(len(own)+len(rooms)+len(status))))
+		uint32(r.n+len(own)+len(status))))
 	return ew.err
 }
 
+// errWriter keeps the first error and counts what was written.
 type errWriter struct {
 	w   io.Writer
+	n   int
 	err error
 }
 
@@ -107,12 +108,14 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	}
 	var n int
 	n, e.err = e.w.Write(p)
+	e.n += n
 	return n, e.err
 }
 
-// appendRooms appends the room families of s.
-func appendRooms(b []byte, s *Snapshot, help map[string]string) []byte {
-	f := &family{b: b, help: help}
+// writeRooms writes the room families of s to w, a few kilobytes at a time.
+func writeRooms(w io.Writer, s *Snapshot, help map[string]string) {
+	f := &family{help: help, out: w}
+	defer f.flush()
 	now := float64(s.Time.UnixMilli()) / 1e3
 	// Windows in label order.
 	order := make([]int, len(s.Windows))
@@ -196,7 +199,6 @@ func appendRooms(b []byte, s *Snapshot, help map[string]string) []byte {
 	}
 	f.start("webex_rooms_pending", "gauge")
 	f.sample(float64(s.Pending))
-	return f.b
 }
 
 // appendStatus appends the families that say how the snapshot was made.
@@ -224,6 +226,7 @@ func appendStatus(b []byte, s *Snapshot, help map[string]string) []byte {
 // written with its first sample, so a family without samples is left out.
 type family struct {
 	b         []byte
+	out       io.Writer // if set, b is written to it whenever it grows past flushAt
 	help      map[string]string
 	name, typ string
 	started   bool
@@ -263,6 +266,16 @@ func (f *family) sample(v float64, labels ...string) {
 	f.b = append(f.b, ' ')
 	f.b = appendFloat(f.b, v)
 	f.b = append(f.b, '\n')
+	if f.out != nil && len(f.b) >= flushAt {
+		f.flush()
+	}
+}
+
+const flushAt = 32 << 10
+
+func (f *family) flush() {
+	f.out.Write(f.b) //nolint:errcheck // the errWriter given keeps the error
+	f.b = f.b[:0]
 }
 
 // appendEscaped escapes as the text format wants: backslash and newline

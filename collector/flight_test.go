@@ -43,10 +43,11 @@ func TestShortScrapeDoesNotSpoilLongOne(t *testing.T) {
 			// The short scrape's deadline leaves ample time for the long
 			// one to join; it ends while the listing is still held.
 			shortCtx, cancelShort := context.WithTimeout(context.Background(), time.Second)
-			defer cancelShort()
 			if tc.abandon {
+				cancelShort()
 				shortCtx, cancelShort = context.WithCancel(context.Background())
 			}
+			defer cancelShort()
 			short := make(chan *Snapshot, 1)
 			go func() { short <- e.tracker.Snapshot(shortCtx) }()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
