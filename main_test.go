@@ -850,8 +850,8 @@ func TestScrapeDeadlineEndToEnd(t *testing.T) {
 }
 
 // TestAccountLearnedAtStart: the exporter asks /people/me which account the
-// token is before it serves, and logs the type; the first scrape then does
-// not ask again.
+// token is at start (while it already serves), and logs the type; the first
+// scrape then does not ask again.
 func TestAccountLearnedAtStart(t *testing.T) {
 	org := activeOrg()
 	org.Me.Type = "bot"
@@ -865,11 +865,12 @@ func TestAccountLearnedAtStart(t *testing.T) {
 	if code, _ := e.get("/"); code != 200 {
 		t.Fatalf("landing page: %d", code)
 	}
-	if !strings.Contains(e.logs.String(), `msg="Webex account" type=bot`) {
-		t.Errorf("the account type is not logged at start:\n%s", e.logs)
-	}
 	if code, body := e.get("/metrics"); code != 200 || value(t, body, "webex_up") != 1 {
 		t.Fatalf("scrape: %d, webex_up %v", code, value(t, body, "webex_up"))
+	}
+	// The scrape waited for the call made at start (or found it done).
+	if !strings.Contains(e.logs.String(), `msg="Webex account" type=bot`) {
+		t.Errorf("the account type is not logged at start:\n%s", e.logs)
 	}
 	if n := api.Requests()["people/me"]; n != 1 {
 		t.Errorf("%d /people/me calls after the first scrape; want still 1", n)

@@ -31,7 +31,8 @@ func TestMetricsPath(t *testing.T) {
 	api := fakeAPI(t, org)
 	tokenFile := writeFile(t, t.TempDir(), "token", webextest.DefaultToken)
 	e := startExporter(t, "--webex.api-url="+api.URL, "--webex.token-file="+tokenFile, "--webex.min-interval=1h")
-	api.ResetRequests() // /people/me at start
+	waitCalls(t, api, "people/me", 1) // learned in the background at start
+	api.ResetRequests()
 	const textType = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	t.Cleanup(client.CloseIdleConnections)
