@@ -201,6 +201,12 @@ func (s *Server) route(r *http.Request, tid string) reply {
 		h = s.listMemberships
 	case p == "teams":
 		h = s.listTeams
+	case p == "events":
+		h = s.listEvents
+	case strings.HasPrefix(p, "events/"):
+		h = s.getEvent
+	case p == "webhooks" || strings.HasPrefix(p, "webhooks/"):
+		return s.webhooksAPI(r, tid)
 	default:
 		return errorReply(http.StatusNotFound, statusMessage(http.StatusNotFound), tid)
 	}
@@ -374,7 +380,7 @@ func (s *Server) getRoom(r *http.Request, tid string) reply {
 	defer s.mu.Unlock()
 	rs, ok := s.st.rooms[id]
 	if !ok {
-		return notFound(tid)
+		return s.otherRoom(id, tid)
 	}
 	return okReply(s.wireRoom(rs.room))
 }

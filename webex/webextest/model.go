@@ -44,11 +44,14 @@ type Org struct {
 	People []Person
 	Teams  []Team
 	Rooms  []Room
+	// OtherRooms are rooms of the organisation the account does not belong
+	// to (seen only by a compliance officer). A direct one has no Title.
+	OtherRooms []Room
 	// Messages holds each room's messages, oldest first, by room id. Rooms
 	// without messages may be absent.
 	Messages map[string][]Message
-	// Memberships lists each room's members (person ids, Me included) by
-	// room id.
+	// Memberships lists each room's members (person ids, Me included in
+	// the account's rooms) by room id.
 	Memberships map[string][]string
 }
 
@@ -127,6 +130,7 @@ func (o *Org) clone() *Org {
 		People:      slices.Clone(o.People),
 		Teams:       slices.Clone(o.Teams),
 		Rooms:       slices.Clone(o.Rooms),
+		OtherRooms:  slices.Clone(o.OtherRooms),
 		Messages:    make(map[string][]Message, len(o.Messages)),
 		Memberships: make(map[string][]string, len(o.Memberships)),
 	}

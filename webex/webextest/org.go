@@ -32,6 +32,11 @@ type OrgConfig struct {
 	QuietRooms int
 	// MeType is the account's type: "person" (default), "bot" or "appuser".
 	MeType string
+	// OtherRooms is the number of the organisation's rooms the account does
+	// not belong to (default 0): only a compliance officer sees them, through
+	// /events and /rooms/{id}. They are generated after the account's rooms,
+	// so adding them does not change those.
+	OtherRooms int
 }
 
 func (c OrgConfig) withDefaults() OrgConfig {
@@ -61,6 +66,7 @@ func (c OrgConfig) withDefaults() OrgConfig {
 		c.MeType = "person"
 	}
 	c.Rooms = max(c.Rooms, 0)
+	c.OtherRooms = max(c.OtherRooms, 0)
 	c.ActiveFraction = min(max(c.ActiveFraction, 0), 1)
 	c.DirectFraction = min(max(c.DirectFraction, 0), 1)
 	c.Teams = max(c.Teams, 0)
@@ -86,6 +92,7 @@ type generator struct {
 	org     *Org
 	posters []int          // indexes into org.People of group-room posters
 	byID    map[string]int // org.People index by id
+	groups  int            // group rooms generated so far (their titles are numbered)
 }
 
 // GenerateOrg builds an organisation deterministically from cfg.Seed.
@@ -124,7 +131,8 @@ func GenerateOrg(cfg OrgConfig) *Org {
 		}
 		g.org.Teams = append(g.org.Teams, Team{ID: g.id("TEAM"), Name: name, Created: g.before(cfg.Now, 3*365*24*time.Hour)})
 	}
-	g.rooms()
+	g.rooms(cfg.Rooms, true)
+	g.rooms(cfg.OtherRooms, false)
 	return g.org
 }
 
@@ -168,25 +176,47 @@ func (g *generator) pick(total, n int, from []int) map[int]bool {
 	return set
 }
 
-func (g *generator) rooms() {
-	cfg, n := g.cfg, g.cfg.Rooms
+// rooms generates n rooms: the account's (member) or others of the
+// organisation, in which the account is no member, never posts and is never
+// mentioned; their direct rooms join a new person and a poster and have no
+// title (there is no "other person" to name them after).
+func (g *generator) rooms(n int, member bool) {
+	cfg := g.cfg
 	direct := g.pick(n, int(math.Round(float64(n)*cfg.DirectFraction)), nil)
 	active := g.pick(n, int(math.Round(float64(n)*cfg.ActiveFraction)), nil)
-	var quietCandidates []int
-	for i := range n {
-		if !direct[i] && !active[i] {
-			quietCandidates = append(quietCandidates, i)
+	var quiet, kms map[int]bool
+	if member {
+		var quietCandidates []int
+		for i := range n {
+			if !direct[i] && !active[i] {
+				quietCandidates = append(quietCandidates, i)
+			}
 		}
+		quiet = g.pick(n, cfg.QuietRooms, quietCandidates)
+		kms = g.pick(n, cfg.KMSFailures, nil)
 	}
-	quiet := g.pick(n, cfg.QuietRooms, quietCandidates)
-	kms := g.pick(n, cfg.KMSFailures, nil)
 
-	groups, directs := 0, 0
+	directs := 0
 	for i := range n {
 		room := Room{ID: g.id("ROOM"), KMSFailure: kms[i]}
 		me := g.org.Me.ID
 		var members []string // Me excluded
-		if direct[i] {
+		switch {
+		case !member && direct[i]:
+			room.Type = "direct"
+			a, b := g.org.People[g.newPerson()], g.org.People[g.posters[g.r.IntN(len(g.posters))]]
+			members = []string{a.ID, b.ID}
+			room.CreatorID = members[g.r.IntN(2)]
+		case !member:
+			room.Type = "group"
+			room.Title = fmt.Sprintf("%s %d", roomTopics[g.groups%len(roomTopics)], g.groups/len(roomTopics)+1)
+			g.groups++
+			members = g.groupMembers()
+			room.CreatorID = members[g.r.IntN(len(members))]
+			if len(g.org.Teams) > 0 && g.r.IntN(10) < 3 {
+				room.TeamID = g.org.Teams[g.r.IntN(len(g.org.Teams))].ID
+			}
+		case direct[i]:
 			room.Type = "direct"
 			var other int
 			if directs < len(g.posters) {
@@ -201,13 +231,13 @@ func (g *generator) rooms() {
 			if g.r.IntN(2) == 0 {
 				room.CreatorID = p.ID
 			}
-		} else {
+		default:
 			room.Type = "group"
-			room.Title = fmt.Sprintf("%s %d", roomTopics[groups%len(roomTopics)], groups/len(roomTopics)+1)
+			room.Title = fmt.Sprintf("%s %d", roomTopics[g.groups%len(roomTopics)], g.groups/len(roomTopics)+1)
 			if quiet[i] {
 				room.Title = "Quiet " + room.Title
 			}
-			groups++
+			g.groups++
 			members = g.groupMembers()
 			room.CreatorID = me
 			if len(members) > 0 && g.r.IntN(4) != 0 {
@@ -218,7 +248,11 @@ func (g *generator) rooms() {
 				room.TeamID = g.org.Teams[g.r.IntN(len(g.org.Teams))].ID
 			}
 		}
-		g.org.Memberships[room.ID] = append([]string{me}, members...)
+		if member {
+			g.org.Memberships[room.ID] = append([]string{me}, members...)
+		} else {
+			g.org.Memberships[room.ID] = members
+		}
 
 		var times []time.Time
 		if active[i] {
@@ -248,9 +282,13 @@ func (g *generator) rooms() {
 			first = times[0]
 		}
 		room.Created = g.before(first, 400*24*time.Hour)
-		g.org.Rooms = append(g.org.Rooms, room)
+		if member {
+			g.org.Rooms = append(g.org.Rooms, room)
+		} else {
+			g.org.OtherRooms = append(g.org.OtherRooms, room)
+		}
 		if len(times) > 0 {
-			g.org.Messages[room.ID] = g.messages(room, members, times)
+			g.org.Messages[room.ID] = g.messages(room, members, times, member)
 		}
 	}
 }
@@ -270,12 +308,14 @@ func (g *generator) groupMembers() []string {
 	return out
 }
 
-func (g *generator) messages(room Room, members []string, times []time.Time) []Message {
+func (g *generator) messages(room Room, members []string, times []time.Time, member bool) []Message {
 	msgs := make([]Message, 0, len(times))
 	var topLevel []int
 	for _, t := range times {
 		author := g.org.Me
-		if len(members) > 0 && g.r.IntN(10) != 0 {
+		if !member {
+			author = g.org.People[g.byID[members[g.r.IntN(len(members))]]]
+		} else if len(members) > 0 && g.r.IntN(10) != 0 {
 			author = g.org.People[g.byID[members[g.r.IntN(len(members))]]]
 		}
 		m := Message{
@@ -287,7 +327,7 @@ func (g *generator) messages(room Room, members []string, times []time.Time) []M
 			Text:        phrases[g.r.IntN(len(phrases))],
 			Created:     t,
 		}
-		if room.Type == "group" && author.ID != g.org.Me.ID && g.r.IntN(10) == 0 {
+		if member && room.Type == "group" && author.ID != g.org.Me.ID && g.r.IntN(10) == 0 {
 			m.MentionedPeople = []string{g.org.Me.ID}
 		}
 		if len(topLevel) > 0 && g.r.IntN(10) == 0 {

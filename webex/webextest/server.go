@@ -27,6 +27,8 @@ type config struct {
 	latency  time.Duration
 	tls      bool
 	listener net.Listener
+	officer  bool
+	delivery *http.Client
 }
 
 // WithToken sets the accepted bearer token.
@@ -43,8 +45,8 @@ func WithListener(l net.Listener) Option { return func(c *config) { c.listener =
 func WithTLS() Option { return func(c *config) { c.tls = true } }
 
 // Counts is a number of requests by endpoint: "rooms" (also /rooms/{id}),
-// "messages", "people/me", "people", "memberships", "teams",
-// "access_token" and "other".
+// "messages", "people/me", "people", "memberships", "teams", "events",
+// "webhooks", "access_token" and "other".
 type Counts map[string]int
 
 // Request is a request the server received.
@@ -66,6 +68,8 @@ type Server struct {
 	ts      *httptest.Server
 	closed  chan struct{}
 	closing sync.Once
+	sender  sync.WaitGroup     // the webhook deliveries' sender
+	stop    context.CancelFunc // stops the sender
 	arrived chan Request
 	seq     atomic.Uint64 // tracking ids, message ids, cursors
 
@@ -120,12 +124,22 @@ func NewServer(org *Org, opts ...Option) *Server {
 		s.ts.Start()
 	}
 	s.URL = s.ts.URL + "/v1"
+	s.st.officer = cfg.officer
+	delivery := cfg.delivery
+	if delivery == nil {
+		delivery = &http.Client{}
+	}
+	var ctx context.Context
+	ctx, s.stop = context.WithCancel(context.Background())
+	s.sender.Go(func() { s.sendDeliveries(ctx, delivery) })
 	return s
 }
 
 // Close unblocks held and stalled requests and shuts the server down.
 func (s *Server) Close() {
 	s.closing.Do(func() { close(s.closed) })
+	s.stop()
+	s.sender.Wait()
 	s.ts.Close()
 }
 
@@ -191,7 +205,7 @@ func (s *Server) Post(m Message) Message {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rs, ok := s.st.rooms[m.RoomID]
+	rs, ok := s.st.room(m.RoomID)
 	if !ok {
 		return Message{}
 	}
@@ -218,7 +232,7 @@ func (s *Server) DeleteMessage(roomID, id string) bool {
 func (s *Server) MoveActivity(roomID string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rs, ok := s.st.rooms[roomID]; ok {
+	if rs, ok := s.st.room(roomID); ok {
 		s.st.moveActivity(rs, wireTime(at))
 	}
 }
@@ -253,11 +267,11 @@ func (s *Server) Rooms() []Room {
 	return out
 }
 
-// Room returns a room by id.
+// Room returns a room of the organisation by id (the account's or another).
 func (s *Server) Room(id string) (Room, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rs, ok := s.st.rooms[id]
+	rs, ok := s.st.room(id)
 	if !ok {
 		return Room{}, false
 	}
@@ -268,7 +282,7 @@ func (s *Server) Room(id string) (Room, bool) {
 func (s *Server) Messages(roomID string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rs, ok := s.st.rooms[roomID]
+	rs, ok := s.st.room(roomID)
 	if !ok {
 		return nil
 	}
@@ -387,6 +401,10 @@ func endpointOf(path string) string {
 		return "teams"
 	case p == "access_token":
 		return "access_token"
+	case p == "events" || strings.HasPrefix(p, "events/"):
+		return "events"
+	case p == "webhooks" || strings.HasPrefix(p, "webhooks/"):
+		return "webhooks"
 	}
 	return "other"
 }

@@ -12,6 +12,7 @@ type roomState struct {
 	room    Room
 	msgs    []Message // oldest first (by Created, then insertion)
 	members []string  // person ids, the account (Me) excluded: it is implicit
+	other   bool      // a room of the organisation the account is not in
 }
 
 // roomKey is a room's position in a listing order.
@@ -59,6 +60,12 @@ type state struct {
 	sorted map[string][]*roomState
 	// version counts changes to the set of rooms and their titles.
 	version uint64
+	// others are the organisation's rooms the account is not in.
+	others map[string]*roomState
+	// officer: the account is a compliance officer (events, org rooms).
+	officer bool
+	events  eventLog
+	hooks   webhooks
 }
 
 func newState(org *Org) *state {
@@ -88,7 +95,22 @@ func newState(org *Org) *state {
 		}
 		st.rooms[r.ID] = rs
 	}
+	st.others = make(map[string]*roomState, len(org.OtherRooms))
+	for _, r := range org.OtherRooms {
+		st.others[r.ID] = &roomState{room: normRoom(r), msgs: cloneMessages(org.Messages[r.ID]), members: slices.Clone(org.Memberships[r.ID]), other: true}
+	}
+	st.events.init(st)
+	st.hooks.wake, st.hooks.changed = make(chan struct{}, 1), make(chan struct{})
 	return st
+}
+
+// room returns a room of the organisation by id: the account's or another.
+func (st *state) room(id string) (*roomState, bool) {
+	if rs, ok := st.rooms[id]; ok {
+		return rs, true
+	}
+	rs, ok := st.others[id]
+	return rs, ok
 }
 
 func (st *state) addPerson(p Person) {
@@ -203,6 +225,7 @@ func (st *state) post(rs *roomState, m Message) Message {
 	}
 	if m.PersonID != "" && m.PersonID != st.me.ID && !slices.Contains(rs.members, m.PersonID) {
 		rs.members = append(rs.members, m.PersonID)
+		st.events.add(st.membershipEvent(rs, m.PersonID, m.Created))
 	}
 	i := len(rs.msgs)
 	if i > 0 && rs.msgs[i-1].Created.After(m.Created) {
@@ -210,11 +233,16 @@ func (st *state) post(rs *roomState, m Message) Message {
 	}
 	rs.msgs = slices.Insert(rs.msgs, i, m.clone())
 	st.moveActivity(rs, m.Created)
+	st.events.add(st.messageEvent(m))
+	st.hooks.notify(st, rs, m)
 	return m
 }
 
-// members returns a room's member ids, the account first.
+// members returns a room's member ids, the account first (if a member).
 func (st *state) members(rs *roomState) []string {
+	if rs.other {
+		return slices.Clone(rs.members)
+	}
 	return append([]string{st.me.ID}, rs.members...)
 }
 
@@ -233,6 +261,24 @@ func (st *state) snapshot() *Org {
 	}
 	for _, rs := range st.sortedRooms(sortCreated) {
 		o.Rooms = append(o.Rooms, rs.room)
+		if len(rs.msgs) > 0 {
+			o.Messages[rs.room.ID] = cloneMessages(rs.msgs)
+		}
+		o.Memberships[rs.room.ID] = st.members(rs)
+	}
+	others := make([]*roomState, 0, len(st.others))
+	for _, rs := range st.others {
+		others = append(others, rs)
+	}
+	slices.SortFunc(others, func(a, b *roomState) int {
+		ka, kb := a.key(sortCreated), b.key(sortCreated)
+		if keyLess(sortCreated, ka, kb) {
+			return -1
+		}
+		return 1
+	})
+	for _, rs := range others {
+		o.OtherRooms = append(o.OtherRooms, rs.room)
 		if len(rs.msgs) > 0 {
 			o.Messages[rs.room.ID] = cloneMessages(rs.msgs)
 		}
