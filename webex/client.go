@@ -4,6 +4,7 @@
 package webex
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -36,7 +37,7 @@ const (
 
 // RequestInfo describes one HTTP round trip, for the Options.Observe callback.
 type RequestInfo struct {
-	Endpoint string // "rooms", "messages", "people/me", "memberships", ...
+	Endpoint string // "rooms", "messages", "people/me", "memberships", "events", "webhooks", ...
 	Code     string // HTTP status ("200", "429") or "error" when no answer came
 	Duration time.Duration
 }
@@ -174,6 +175,10 @@ func endpointOf(path, basePath string) string {
 		return "teams"
 	case p == "access_token":
 		return p
+	case strings.HasPrefix(p, "events"):
+		return "events"
+	case strings.HasPrefix(p, "webhooks"):
+		return "webhooks"
 	}
 	return "other"
 }
@@ -184,21 +189,32 @@ type response struct {
 	header http.Header
 }
 
-// get sends an authenticated GET to u (which must be on the API's origin),
-// honouring the rate-limit gate, Retry-After within ctx's deadline,
-// re-reading the token once after a 401, and calling once more after a
-// transient failure. Every attempt is reported to Observe.
+// get sends an authenticated GET to u (see do).
 func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
+	return c.do(ctx, http.MethodGet, u, nil)
+}
+
+// do sends an authenticated request with an optional JSON body to u (which
+// must be on the API's origin), honouring the rate-limit gate, Retry-After
+// within ctx's deadline, re-reading the token once after a 401, and calling
+// once more after a transient failure. Every attempt is reported to
+// Observe. A POST is sent once: it is not idempotent, so no answer makes it
+// safe to repeat.
+func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte) (*response, error) {
 	if !c.sameOrigin(u) {
 		return nil, &PagingError{Endpoint: endpointOf(u.Path, c.base.Path), Reason: "foreign host", URL: origin(u)}
 	}
 	endpoint := endpointOf(u.Path, c.base.Path)
+	attempts := maxAttempts
+	if method == http.MethodPost {
+		attempts = 1
+	}
 	reread, retried := false, false
 	for attempt := 1; ; attempt++ {
 		if err := c.waitGate(ctx); err != nil {
 			return nil, err
 		}
-		resp, err := c.roundTrip(ctx, endpoint, u)
+		resp, err := c.roundTrip(ctx, method, endpoint, u, body)
 		if err == nil {
 			return resp, nil
 		}
@@ -206,7 +222,7 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 		if errors.As(err, &rl) {
 			c.pause(rl)
 		}
-		if attempt >= maxAttempts {
+		if attempt >= attempts {
 			return nil, err
 		}
 		switch {
@@ -267,15 +283,22 @@ func (e *noAnswerError) Error() string { return e.err.Error() }
 func (e *noAnswerError) Unwrap() error { return e.err }
 
 // roundTrip makes one HTTP request and turns any non-2xx answer into a typed error.
-func (c *Client) roundTrip(ctx context.Context, endpoint string, u *url.URL) (*response, error) {
+func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.URL, body []byte) (*response, error) {
 	tok, err := c.token.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("webex %s: getting token: %w", endpoint, err)
 	}
 	c.noteToken(tok)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, fmt.Errorf("webex %s: %w", endpoint, err)
+		return nil, fmt.Errorf("webex %s: %w", endpoint, stripURL(err))
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")

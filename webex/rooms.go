@@ -108,3 +108,23 @@ func parseTime(s string) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// Room describes one room by id (GET /rooms/{id}). A compliance officer
+// gets any room of the organisation, a 1:1 room then titled "Empty Title";
+// anyone else gets only rooms they are in (403 or 404 otherwise).
+func (c *Client) Room(ctx context.Context, id string) (Room, error) {
+	if id == "" || url.PathEscape(id) != id {
+		return Room{}, fmt.Errorf("webex rooms: %q is no room id", clip(id, 100))
+	}
+	res, err := c.get(ctx, c.endpoint("rooms/"+id, nil))
+	if err != nil {
+		return Room{}, err
+	}
+	// Decoded as a listing's item is: a bad field is left out (and
+	// reported); without an id the answer is no room.
+	r, ok := c.itemDecoder("rooms").room(res.body)
+	if !ok {
+		return Room{}, &DecodeError{Endpoint: "rooms", Err: fmt.Errorf("room %s: an answer without an id", clip(id, 100))}
+	}
+	return r, nil
+}
