@@ -94,10 +94,10 @@ func TestEventsFilterItemsAndSkipBadOnes(t *testing.T) {
 	 "not an object",
 	 {"id":"e5","resource":"messages","type":"deleted","created":"2026-11-24T10:00:00.000Z","data":{"id":"msg2","roomId":"r1"}}]}`
 	for _, tc := range []struct {
-		name     string
-		q        webex.EventsQuery
-		want     []string
-		wantBad  int
+		name    string
+		q       webex.EventsQuery
+		want    []string
+		wantBad int
 	}{
 		{"messages created", webex.EventsQuery{Resource: "messages", Type: "created"}, []string{"e2"}, 3},
 		{"everything", webex.EventsQuery{}, []string{"e1", "e2", "e5"}, 3},
