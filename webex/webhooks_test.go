@@ -173,7 +173,7 @@ func TestWebhookPostIsSentOnce(t *testing.T) {
 type tokenThatChanges struct{}
 
 func (tokenThatChanges) Token(context.Context) (string, error) { return webextest.DefaultToken, nil }
-func (tokenThatChanges) Invalidate() bool                     { return true }
+func (tokenThatChanges) Invalidate() bool                      { return true }
 
 func TestWebhookSpecHidesSecret(t *testing.T) {
 	spec := webex.WebhookSpec{Name: "n", TargetURL: "https://hooks.example/", Resource: "messages", Event: "created", Secret: "s3cr3t-value"}

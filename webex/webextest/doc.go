@@ -16,7 +16,15 @@
 // The server speaks the GET part of Webex's messaging API as described by
 // Webex's OpenAPI file: /rooms, /rooms/{id}, /messages, /memberships,
 // /people/me, /people/{id} and /teams, plus POST /access_token (OAuth
-// refresh). Every request needs "Authorization: Bearer <token>"; every
+// refresh), /events and /events/{id} (a compliance officer's: see
+// WithComplianceOfficer), and /webhooks with signed deliveries to each
+// webhook's target when a message is posted (see Deliveries,
+// WaitDeliveries, LoseDeliveries, DisableWebhook, ReplayDelivery).
+//
+// OrgConfig.OtherRooms adds rooms of the organisation the account is not
+// in: absent from /rooms, /messages and /memberships, present in /events
+// and, for a compliance officer, in /rooms/{id} (a direct one titled
+// "Empty Title"). Every request needs "Authorization: Bearer <token>"; every
 // answer carries a Trackingid header; errors have Webex's JSON shape
 // {"message","errors":[{"description"}],"trackingId"}. Lists page with an
 // RFC 8288 Link rel="next" header holding an absolute, opaque URL:
