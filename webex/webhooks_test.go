@@ -96,7 +96,12 @@ func TestWebhookRoundTrip(t *testing.T) {
 
 func TestWebhookLifecycle(t *testing.T) {
 	srv, _ := orgServer(t, 2, 0)
-	c := newClient(t, srv, nil)
+	var seen []webex.RequestInfo
+	c, err := webex.New(webex.Options{BaseURL: srv.URL, Token: webex.StaticToken(webextest.DefaultToken),
+		Observe: func(ri webex.RequestInfo) { seen = append(seen, ri) }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, err := c.CreateWebhook(ctx(t), webex.WebhookSpec{Name: "a", TargetURL: "https://hooks.example/a", Resource: "messages", Event: "created", Secret: "k"})
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +137,13 @@ func TestWebhookLifecycle(t *testing.T) {
 	}
 	if methods["POST"] != 2 || methods["PUT"] != 1 || methods["DELETE"] != 2 || srv.Requests()["webhooks"] != 8 {
 		t.Errorf("requests by method %v, %v", methods, srv.Requests())
+	}
+	codes := map[string]int{}
+	for _, ri := range seen {
+		codes[ri.Endpoint+" "+ri.Code]++
+	}
+	if codes["webhooks 200"] != 5 || codes["webhooks 204"] != 1 || codes["webhooks 404"] != 2 || len(seen) != 8 {
+		t.Errorf("observed %v", codes)
 	}
 }
 
