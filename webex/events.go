@@ -121,18 +121,20 @@ func (j messageDataJSON) message() (MessageData, error) {
 	return MessageData{ID: j.ID, RoomID: j.RoomID, RoomType: j.RoomType, PersonID: j.PersonID, PersonEmail: j.PersonEmail, Created: created}, nil
 }
 
+type eventJSON struct {
+	ID       string          `json:"id"`
+	Resource string          `json:"resource"`
+	Type     string          `json:"type"`
+	ActorID  string          `json:"actorId"`
+	Created  string          `json:"created"`
+	Data     json.RawMessage `json:"data"`
+}
+
 // decodeEvent reads one item of an events page. Every item needs an id, a
 // resource, a type and a creation time; a messages item needs a data
 // object, and a messages:created one a message with id, roomId and created.
 func decodeEvent(raw json.RawMessage) (Event, error) {
-	var j struct {
-		ID       string          `json:"id"`
-		Resource string          `json:"resource"`
-		Type     string          `json:"type"`
-		ActorID  string          `json:"actorId"`
-		Created  string          `json:"created"`
-		Data     json.RawMessage `json:"data"`
-	}
+	var j eventJSON
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return Event{}, fmt.Errorf("event: %w", err)
 	}
