@@ -48,9 +48,6 @@ type EventsQuery struct {
 	// refuses a future one), for up to the present.
 	To       time.Time
 	PageSize int // 1..1000; default 1000 (fewest calls)
-	// BadItem, if set, is called for each item that could not be decoded;
-	// such items are skipped.
-	BadItem func(error)
 }
 
 // apiTime is how a time goes into a query.
@@ -77,13 +74,13 @@ func (c *Client) Events(ctx context.Context, q EventsQuery) ([]Event, error) {
 		v.Set("to", apiTime(q.To))
 	}
 	var out []Event
+	d := c.itemDecoder("events")
 	err := list(ctx, c, c.endpoint("events", v), func(items []json.RawMessage) (bool, error) {
 		for _, raw := range items {
 			e, err := decodeEvent(raw)
 			if err != nil {
-				if q.BadItem != nil {
-					q.BadItem(err)
-				}
+				// Skipped, and reported to Options.OnBadItem.
+				d.report(BadItem{Skipped: true, Reason: err.Error()})
 				continue
 			}
 			if (q.Resource != "" && e.Resource != q.Resource) || (q.Type != "" && e.Type != q.Type) {

@@ -104,9 +104,13 @@ func TestEventsFilterItemsAndSkipBadOnes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.InjectFault(webextest.Fault{Endpoint: "events", Times: 1, Body: page})
-			var bad []error
-			tc.q.BadItem = func(err error) { bad = append(bad, err) }
-			got, err := newClient(t, srv, nil).Events(ctx(t), tc.q)
+			var bad []webex.BadItem
+			c, err := webex.New(webex.Options{BaseURL: srv.URL, Token: webex.StaticToken(webextest.DefaultToken),
+				OnBadItem: func(b webex.BadItem) { bad = append(bad, b) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Events(ctx(t), tc.q)
 			if err != nil {
 				t.Fatal(err)
 			}
