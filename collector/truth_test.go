@@ -6,12 +6,15 @@ package collector
 import (
 	"bytes"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log"
 
+	"github.com/webex-exporter/webex_exporter/webex"
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
 )
 
@@ -284,5 +287,65 @@ func TestMembershipFailureNotPending(t *testing.T) {
 			t.Fatalf("pending %v, memberships success %v; want 0 and 0", got[key("webex_rooms_pending")], got[key("webex_scrape_collector_success", "collector", "memberships")])
 		}
 		e.clock.Add(time.Minute)
+	}
+}
+
+// TestTokenSwapRelearnsAccount (defect 8): a token file swapped for another
+// account's token (a bot's) makes the exporter ask /people/me again at the
+// next refresh, so it follows the bot's rules (no 403 on group rooms), and
+// the person's state is not mixed with the bot's.
+func TestTokenSwapRelearnsAccount(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 38, Rooms: 40, Now: t0, ActiveFraction: 1})
+	srv := webextest.NewServer(org, webextest.WithToken("person-token"))
+	t.Cleanup(srv.Close)
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("person-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := webex.NewFileToken(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := webex.New(webex.Options{BaseURL: srv.URL, Token: tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{now: t0}
+	windows, _ := ParseWindows("1h,24h")
+	var logs bytes.Buffer
+	tr := NewTracker(client, Config{Windows: windows, Now: clk.Now, Logger: log.NewLogfmtLogger(&logs)})
+	e := &env{srv: srv, client: client, tracker: tr, clock: clk, windows: windows}
+	e.scrape(t, 10*time.Second)
+	if !strings.Contains(logs.String(), "type=person") {
+		t.Fatalf("the person account was not learned:\n%s", logs.String())
+	}
+
+	bot := org.Me
+	bot.ID, bot.Type, bot.DisplayName = webextest.MakeID("PEOPLE", 4242), "bot", "Bot"
+	srv.SetMe(bot)
+	srv.SetToken("bot-token-00")
+	if err := os.WriteFile(path, []byte("bot-token-00\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(time.Minute)
+	srv.ResetRequests()
+	got := e.scrape(t, 10*time.Second)
+	if got[key("webex_up")] != 1 {
+		t.Fatalf("webex_up %v after the token swap", got[key("webex_up")])
+	}
+	if n := srv.Requests()["people/me"]; n != 1 {
+		t.Errorf("%d /people/me calls after the token changed; want 1", n)
+	}
+	if !strings.Contains(logs.String(), "type=bot") {
+		t.Errorf("the bot account was not learned:\n%s", logs.String())
+	}
+	for _, r := range srv.RequestLog() {
+		if r.Status == 403 {
+			t.Errorf("a call was refused with 403 (the person's rules with a bot's token): %s?%s", r.Path, r.RawQuery)
+		}
 	}
 }
