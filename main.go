@@ -64,6 +64,7 @@ type config struct {
 	stateFile     string
 	stateInterval time.Duration
 	minInterval   time.Duration
+	webhook       webhookConfig
 	demo          bool
 	web           *web.FlagConfig
 	log           promslog.Config
@@ -123,6 +124,16 @@ func newApp(cfg *config, raw *rawFlags, stderr io.Writer) *kingpin.Application {
 	app.Flag("webex.min-interval", "Start refreshes at least this far apart; a scrape in between is answered from the last one, with no API call. 0s: no minimum.").
 		Default("10s").DurationVar(&cfg.minInterval)
 	app.Flag("demo", "Serve a simulated Webex organisation in-process: no token, no network.").BoolVar(&cfg.demo)
+	app.Flag("webhook.url", "The public URL at which Webex reaches this exporter's webhook listener: set, new messages are pushed (https; http only behind a TLS-terminating proxy).").
+		PlaceHolder("URL").StringVar(&cfg.webhook.url)
+	app.Flag("webhook.listen-address", "Address of the webhook listener (deliveries arrive at --webhook.url's path).").Default(":10271").StringVar(&cfg.webhook.listenAddress)
+	app.Flag("webhook.config.file", "exporter-toolkit web configuration of the webhook listener (TLS; no basic auth: Webex cannot send it).").
+		PlaceHolder("FILE").StringVar(&cfg.webhook.configFile)
+	app.Flag("webhook.secret-file", "File holding the webhook's secret (at least 32 characters). Default: a random one, kept in --state.file.").
+		PlaceHolder("FILE").StringVar(&cfg.webhook.secretFile)
+	app.Flag("webhook.remove-on-shutdown", "Delete the exporter's webhook when it stops.").BoolVar(&cfg.webhook.removeOnShutdown)
+	app.Flag("webhook.check-interval", "Check that the webhook is active (Webex disables one after failed deliveries) at least this often.").
+		Default("5m").DurationVar(&cfg.webhook.checkEvery)
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
 	promslogflag.AddFlags(app, &cfg.log)
 
@@ -158,6 +169,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("--collector.memberships.refresh=%s: want a positive duration", cfg.membersEvery)
 	case cfg.stateInterval <= 0:
 		return nil, fmt.Errorf("--state.interval=%s: want a positive duration", cfg.stateInterval)
+	}
+	if err := checkWebhookFlags(&cfg.webhook); err != nil {
+		return nil, err
 	}
 	switch {
 	case cfg.concurrency < 1 || cfg.concurrency > 64:
@@ -337,6 +351,21 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		MinInterval:        cfg.minInterval,
 	})
 	exporterReg.MustRegister(collector.NewStateMetrics(tracker))
+	var push *collector.Push
+	if cfg.webhook.url != "" {
+		secret, err := readWebhookSecret(cfg.webhook.secretFile)
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(cfg.webhook.url, "http:") {
+			level.Warn(logger).Log("msg", "--webhook.url is plain http: Webex's deliveries travel unencrypted unless a TLS-terminating proxy is in front", "url", cfg.webhook.url)
+		}
+		if secret == "" && cfg.stateFile == "" {
+			level.Warn(logger).Log("msg", "No --webhook.secret-file or --state.file: the webhook gets a new secret at every start")
+		}
+		push = collector.NewPush(tracker, client, collector.PushConfig{TargetURL: cfg.webhook.url, Secret: secret, CheckEvery: cfg.webhook.checkEvery})
+		exporterReg.MustRegister(push)
+	}
 	tracker.LoadState()
 
 	// Learn the account now, in the background, so the log says early which
@@ -370,6 +399,24 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		mux.Handle("/", landing)
 	}
 
+	// The webhook listener stops with ctx; if it fails (its port taken),
+	// the exporter stops too.
+	ctx, stopAll := context.WithCancelCause(ctx)
+	defer stopAll(nil)
+	var webhooksDone <-chan error
+	if push != nil {
+		done := serveWebhooks(ctx, &cfg.webhook, push, logger, slogger)
+		relay := make(chan error, 1)
+		go func() {
+			err := <-done
+			if err != nil {
+				stopAll(fmt.Errorf("webhook listener: %w", err))
+			}
+			relay <- err
+		}()
+		webhooksDone = relay
+	}
+
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	stopped := make(chan struct{})
 	go func() {
@@ -386,6 +433,18 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	<-stopped
 	<-learned
+	if webhooksDone != nil {
+		if err := <-webhooksDone; err != nil {
+			return fmt.Errorf("webhook listener: %w", err)
+		}
+	}
+	if push != nil && cfg.webhook.removeOnShutdown {
+		rmCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if err := push.Remove(rmCtx); err != nil {
+			level.Error(logger).Log("msg", "Could not delete the webhook at shutdown", "err", err)
+		}
+		cancel()
+	}
 	if cfg.stateFile != "" {
 		if err := tracker.SaveState(); err != nil {
 			return fmt.Errorf("writing the state file at shutdown: %w", err)

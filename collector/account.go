@@ -82,6 +82,7 @@ func (t *Tracker) adoptLocked(id string) {
 		level.Warn(t.logger).Log("msg", "The token now belongs to another Webex account; starting over with its rooms", "rooms_forgotten", len(t.rooms))
 		clear(t.rooms)
 		clear(t.people)
+		t.webhook = webhookState{} // the other account's
 	}
 	t.owner = id
 	if r := t.restored; r != nil {

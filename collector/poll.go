@@ -65,7 +65,10 @@ func (t *Tracker) refresh(ctx context.Context) *Snapshot {
 		return t.snapshotLocked(now, false, phases)
 	}
 
-	msgJobs, memberJobs := t.plan(rooms, now)
+	msgJobs, memberJobs, unexplained := t.plan(rooms, now)
+	if t.push != nil {
+		t.push.maintain(ctx, now, unexplained)
+	}
 	phases := []Phase{roomsPhase, t.runPhase(ctx, "messages", msgJobs, func(ctx context.Context, j job) error {
 		return t.readRoom(ctx, j, now)
 	}, t.markPending)}
@@ -114,8 +117,10 @@ func (t *Tracker) listRooms(ctx context.Context) ([]webex.Room, error) {
 // missing from a few listings in a row leave it, and rooms whose
 // lastActivity moved (and lies within the widest window) or that have gaps
 // become message jobs, earlier leftovers and the most recently active
-// first. Rooms whose members are due become member jobs.
-func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs []job) {
+// first. Rooms whose members are due become member jobs. unexplained
+// reports a watched room that moved with no known message to explain it
+// (with push on: a delivery may have been lost, or the webhook disabled).
+func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs []job, unexplained bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cutoff := now.Add(-t.widest)
@@ -151,6 +156,13 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 		// A lastActivity ahead of the clock (a message dated in the future)
 		// may not move when the next message comes: read until it is past.
 		moved := !st.watched || !r.LastActivity.Equal(st.readActivity) || r.LastActivity.After(now)
+		// A move the newest known message explains (one pushed or read from
+		// events, created at the room's lastActivity) needs no read.
+		explained := moved && st.watched && len(st.gaps) == 0 && r.LastActivity.Equal(st.newest) && !r.LastActivity.After(now)
+		if explained {
+			st.readActivity, moved = r.LastActivity, false
+		}
+		unexplained = unexplained || (moved && st.watched && !st.noMessages && r.LastActivity.After(cutoff))
 		switch {
 		case st.noMessages || !r.LastActivity.After(cutoff):
 			// Nothing new can lie inside any window: no call needed.
@@ -197,7 +209,7 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 		}
 		return b.lastActivity.Compare(a.lastActivity)
 	})
-	return msgJobs, memberJobs
+	return msgJobs, memberJobs, unexplained
 }
 
 // query is the read of what g still misses.

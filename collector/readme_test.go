@@ -30,6 +30,8 @@ func TestReadmeMetricsTable(t *testing.T) {
 	descs := make(chan *prometheus.Desc, 100)
 	New(context.Background(), nil).Describe(descs)
 	NewStateMetrics(nil).Describe(descs)
+	windows, _ := ParseWindows("1h")
+	NewPush(NewTracker(nil, Config{Windows: windows}), nil, PushConfig{}).Describe(descs)
 	close(descs)
 	name := regexp.MustCompile(`fqName: "([a-z_]+)"`)
 	for d := range descs {

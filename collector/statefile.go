@@ -34,10 +34,12 @@ type savedState struct {
 	Account string    `json:"account"` // person id of the account the state belongs to
 	// WidestMS is the widest window when written: the windows' messages
 	// reach back that far from Written, no further.
-	WidestMS int64       `json:"widest_ms"`
-	Windows  []string    `json:"windows"`
-	Senders  []string    `json:"senders"` // interned person ids; rooms refer to them by index
-	Rooms    []savedRoom `json:"rooms"`
+	WidestMS int64    `json:"widest_ms"`
+	Windows  []string `json:"windows"`
+	Senders  []string `json:"senders"` // interned person ids; rooms refer to them by index
+	// Webhook is the push feed's webhook and the secret of its signatures.
+	Webhook *savedWebhook `json:"webhook,omitempty"`
+	Rooms   []savedRoom   `json:"rooms"`
 }
 
 type savedRoom struct {
@@ -72,6 +74,12 @@ type savedRoom struct {
 	Senders []int    `json:"senders,omitempty"`
 }
 
+type savedWebhook struct {
+	ID        string `json:"id"`
+	Secret    string `json:"secret"`
+	TargetURL string `json:"target_url"`
+}
+
 type savedGap struct {
 	BeforeID string    `json:"before_id,omitempty"`
 	Before   time.Time `json:"before,omitzero"`
@@ -87,6 +95,9 @@ func (t *Tracker) saveLocked(now time.Time) *savedState {
 		Rooms: make([]savedRoom, 0, len(t.rooms))}
 	for _, w := range t.windows {
 		s.Windows = append(s.Windows, w.Name)
+	}
+	if w := t.webhook; w.id != "" {
+		s.Webhook = &savedWebhook{ID: w.id, Secret: w.secret, TargetURL: w.targetURL}
 	}
 	senders := map[string]int{}
 	for id, st := range t.rooms {
@@ -174,6 +185,8 @@ func decodeState(r io.Reader) (*savedState, error) {
 			return dec.Decode(&s.Windows)
 		case "senders":
 			return dec.Decode(&s.Senders)
+		case "webhook":
+			return dec.Decode(&s.Webhook)
 		}
 		var skip json.RawMessage
 		return dec.Decode(&skip)
@@ -228,6 +241,9 @@ func (t *Tracker) restoreLocked(s *savedState) {
 		reach = s.Written.Add(-savedWidest)
 	}
 	clear(t.rooms)
+	if w := s.Webhook; w != nil {
+		t.webhook = webhookState{id: w.ID, secret: w.Secret, targetURL: w.TargetURL}
+	}
 	for _, sr := range s.Rooms {
 		room := webex.Room{ID: sr.ID, Title: sr.Title, Type: sr.Type, TeamID: sr.TeamID, IsLocked: sr.IsLocked,
 			LastActivity: sr.LastActivity, Created: sr.Created}

@@ -74,6 +74,9 @@ type Tracker struct {
 	restored *savedState
 	learning *learning // the /people/me call under way, if any
 
+	push    *Push        // the push feed, if on
+	webhook webhookState // the push feed's cursor
+
 	// The state file (see statefile.go).
 	statePath     string
 	stateInterval time.Duration
@@ -189,7 +192,8 @@ func (t *Tracker) Ingest(roomID string, msgs []webex.Message) {
 // message that was deleted, counts once. The newest known message, where
 // the next read stops, never moves into the future: a message dated ahead
 // of the clock would hide every real message created before it.
-func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, count bool, now time.Time) {
+// It returns how many messages were new to the windows.
+func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, count bool, now time.Time) (added int) {
 	cutoff := now.Add(-t.widest).UnixMilli()
 	for _, m := range msgs {
 		if !m.Created.After(now) && !m.Created.Before(st.newest) {
@@ -205,10 +209,12 @@ func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, count bool, 
 			continue
 		}
 		st.history = st.history.insert(msg{at: at, id: id, sender: t.intern(m.PersonID)})
+		added++
 		if count {
 			st.total++
 		}
 	}
+	return added
 }
 
 func (t *Tracker) intern(id string) string {

@@ -67,6 +67,7 @@ var (
 		"WebexCollectorFailing":   "the collectors succeed",
 		"WebexRoomsPending":       "the exporter keeps up with the demo",
 		"WebexStateNotWritten":    "the demo runs without --state.file",
+		"WebexPushNotWorking":     "the demo runs without --webhook.url",
 	}
 	// Dashboard panels, by title.
 	mayBeEmptyPanels = map[string]string{
@@ -81,6 +82,8 @@ var (
 	mayBeAbsentMetrics = map[string]string{
 		"webex_token_expiry_timestamp_seconds": "only with an OAuth integration's token",
 		"webex_state_write_failures_total":     "only with --state.file",
+		"webex_push_enabled":                   "only with --webhook.url",
+		"webex_push_deliveries_total":          "only with --webhook.url",
 		"webex_room_members":                   "only with --collector.memberships",
 	}
 	// Grafana's variables, as the dashboard's checks substitute them.

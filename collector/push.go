@@ -1,0 +1,300 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/webex-exporter/webex_exporter/webex"
+)
+
+// The push feed: Webex posts every new message of the account's rooms (a
+// messages:created webhook delivery, signed with the webhook's secret) to
+// the exporter, which records it in the state before it answers. Polling
+// goes on: a room whose lastActivity moved is read only when no delivered
+// message explains the move (see plan), so a lost delivery is caught at the
+// next scrape, and a steady state with push costs the rooms listing alone.
+//
+// The feed keeps its own cursor in the state (the webhook's id and secret,
+// written to the state file); main.go owns the HTTP listener and hands each
+// delivery's body and signature to Deliver.
+
+// WebhookAPI is what the push feed asks of Webex (a *webex.Client).
+type WebhookAPI interface {
+	Webhooks(ctx context.Context) ([]webex.Webhook, error)
+	Webhook(ctx context.Context, id string) (webex.Webhook, error)
+	CreateWebhook(ctx context.Context, s webex.WebhookSpec) (webex.Webhook, error)
+	UpdateWebhook(ctx context.Context, id string, s webex.WebhookSpec) (webex.Webhook, error)
+	DeleteWebhook(ctx context.Context, id string) error
+}
+
+// PushConfig configures the push feed.
+type PushConfig struct {
+	TargetURL string // where Webex delivers (--webhook.url); required
+	Name      string // the webhook's name (default "webex_exporter")
+	// Secret keys the deliveries' signatures (--webhook.secret-file); ""
+	// to use the state file's, or a new random one.
+	Secret string
+	// CheckEvery is how often the webhook's status is checked (default 5m);
+	// a room move no delivery explains checks it at once (at most once a
+	// minute).
+	CheckEvery time.Duration
+}
+
+// Delivery results, the values of webex_push_deliveries_total's label.
+const (
+	PushAccepted          = "accepted"           // a new message, recorded
+	PushDuplicate         = "duplicate"          // a message already known (a redelivery)
+	PushUnknownRoom       = "unknown_room"       // a room the exporter does not watch (yet): the listing will find it
+	PushIgnored           = "ignored"            // well-formed, but not messages:created
+	PushRejectedSignature = "rejected_signature" // unsigned, or not signed with the secret
+	PushRejectedMalformed = "rejected_malformed" // not a delivery
+	PushRejectedTooLarge  = "rejected_too_large" // larger than webex.MaxDeliveryBytes
+)
+
+var pushResults = []string{PushAccepted, PushDuplicate, PushUnknownRoom, PushIgnored,
+	PushRejectedSignature, PushRejectedMalformed, PushRejectedTooLarge}
+
+// Rejected reports whether a delivery result is a refusal (answered 4xx).
+func Rejected(result string) bool {
+	switch result {
+	case PushRejectedSignature, PushRejectedMalformed, PushRejectedTooLarge:
+		return true
+	}
+	return false
+}
+
+// minCheckGap bounds the status checks a burst of unexplained moves makes.
+const minCheckGap = time.Minute
+
+// Push is the push feed of one tracker.
+type Push struct {
+	t          *Tracker
+	api        WebhookAPI
+	name, url  string
+	fileSecret string
+	checkEvery time.Duration
+
+	enabledDesc, deliveriesDesc, lastDesc *prometheus.Desc
+
+	mu           sync.Mutex
+	active       bool      // the webhook is active, as last seen
+	checked      time.Time // last status check or set-up (t.now); zero: not set up
+	deliveries   map[string]uint64
+	lastAccepted time.Time // wall clock
+}
+
+// NewPush attaches a push feed to t: t's refreshes set the webhook up and
+// check it, and Deliver records deliveries in t's state.
+func NewPush(t *Tracker, api WebhookAPI, cfg PushConfig) *Push {
+	p := &Push{t: t, api: api, name: cfg.Name, url: cfg.TargetURL, fileSecret: cfg.Secret,
+		checkEvery: cfg.CheckEvery, deliveries: map[string]uint64{},
+		enabledDesc:    prometheus.NewDesc(namespace+"_push_enabled", "1 if the exporter's webhook is set up and active (as last checked), else 0; without it, polling alone keeps the values true.", nil, nil),
+		deliveriesDesc: prometheus.NewDesc(namespace+"_push_deliveries_total", "Webhook deliveries received, by result (accepted, duplicate, unknown_room, ignored, rejected_signature, rejected_malformed, rejected_too_large).", []string{"result"}, nil),
+		lastDesc:       prometheus.NewDesc(namespace+"_push_last_delivery_timestamp_seconds", "When the last signed delivery of a message was received, Unix time; absent until then.", nil, nil),
+	}
+	if p.name == "" {
+		p.name = "webex_exporter"
+	}
+	if p.checkEvery <= 0 {
+		p.checkEvery = 5 * time.Minute
+	}
+	t.mu.Lock()
+	t.push = p
+	t.mu.Unlock()
+	return p
+}
+
+// webhookState is the push feed's cursor in the state: its webhook and the
+// secret its deliveries are signed with.
+type webhookState struct {
+	id, secret, targetURL string
+}
+
+// Deliver records one delivery: its signature checked against the secret
+// in constant time, then its message ingested (a message already known
+// counts once). It returns the result; the caller answers 2xx unless
+// Rejected(result).
+func (p *Push) Deliver(body []byte, signature string) string {
+	result := p.deliver(body, signature)
+	p.mu.Lock()
+	p.deliveries[result]++
+	if result == PushAccepted || result == PushDuplicate {
+		p.lastAccepted = time.Now()
+	}
+	p.mu.Unlock()
+	return result
+}
+
+func (p *Push) deliver(body []byte, signature string) string {
+	if len(body) > webex.MaxDeliveryBytes {
+		return PushRejectedTooLarge
+	}
+	p.t.mu.Lock()
+	secret := p.t.webhook.secret
+	p.t.mu.Unlock()
+	if !webex.VerifySignature(body, secret, signature) {
+		return PushRejectedSignature
+	}
+	d, err := webex.ParseDelivery(body)
+	var de *webex.DeliveryError
+	switch {
+	case errors.As(err, &de) && de.Unwanted:
+		return PushIgnored
+	case err != nil:
+		level.Warn(p.t.logger).Log("msg", "Refusing a webhook delivery", "err", err)
+		return PushRejectedMalformed
+	}
+	m := d.Message
+	return p.t.ingestPushed(webex.Message{ID: m.ID, RoomID: m.RoomID, PersonID: m.PersonID, Created: m.Created})
+}
+
+// ingestPushed records a pushed message in its room.
+func (t *Tracker) ingestPushed(m webex.Message) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.rooms[m.RoomID]
+	if st == nil || st.noMessages {
+		return PushUnknownRoom
+	}
+	if t.ingestLocked(st, []webex.Message{m}, st.watched, t.now()) == 0 {
+		return PushDuplicate
+	}
+	return PushAccepted
+}
+
+// maintain, called by each refresh, sets the webhook up (once), and checks
+// that it is active every CheckEvery, or at once (at most once a minute)
+// when unexplained is set: a room moved with no delivery to explain it.
+// A disabled webhook (Webex disables one after repeated failed
+// deliveries, and never enables it again) is enabled again.
+func (p *Push) maintain(ctx context.Context, now time.Time, unexplained bool) {
+	p.mu.Lock()
+	checked := p.checked
+	p.mu.Unlock()
+	since := now.Sub(checked)
+	switch {
+	case checked.IsZero():
+	case since >= p.checkEvery:
+	case unexplained && since >= minCheckGap:
+	default:
+		return
+	}
+	active, err := p.ensure(ctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		level.Error(p.t.logger).Log("msg", "Could not set up or check the webhook; polling alone keeps the values true", "err", err)
+		p.active = false
+		return
+	}
+	p.checked, p.active = now, active
+}
+
+// ensure finds the exporter's webhook (by the id in the state, else by its
+// name and target URL: it touches no other webhook), creates it when there
+// is none, and enables it (and sets the secret) when needed.
+func (p *Push) ensure(ctx context.Context) (active bool, err error) {
+	p.t.mu.Lock()
+	w := p.t.webhook
+	p.t.mu.Unlock()
+	secret := p.fileSecret
+	if secret == "" && w.targetURL == p.url {
+		secret = w.secret
+	}
+	newSecret := secret == ""
+	if newSecret {
+		secret = webex.NewWebhookSecret()
+	}
+	spec := webex.WebhookSpec{Name: p.name, TargetURL: p.url, Resource: "messages", Event: "created", Secret: secret}
+
+	var found *webex.Webhook
+	if w.id != "" {
+		h, err := p.api.Webhook(ctx, w.id)
+		switch {
+		case err == nil && h.TargetURL == p.url:
+			found = &h
+		case err != nil && !webex.IsNotFound(err):
+			return false, err
+		}
+	}
+	if found == nil {
+		hooks, err := p.api.Webhooks(ctx)
+		if err != nil {
+			return false, err
+		}
+		for i, h := range hooks {
+			if h.Name == p.name && h.TargetURL == p.url && h.Resource == "messages" && h.Event == "created" {
+				found = &hooks[i]
+				break
+			}
+		}
+	}
+	var h webex.Webhook
+	switch {
+	case found == nil:
+		if h, err = p.api.CreateWebhook(ctx, spec); err != nil {
+			return false, err
+		}
+		level.Info(p.t.logger).Log("msg", "Created the webhook for pushed messages", "webhook_id", h.ID, "target", p.url)
+	case !found.Active() || newSecret || secret != w.secret:
+		// Disabled by Webex, or its secret unknown here (no state file):
+		// set it, active.
+		spec.Status = "active"
+		if h, err = p.api.UpdateWebhook(ctx, found.ID, spec); err != nil {
+			return false, err
+		}
+		if !found.Active() {
+			level.Warn(p.t.logger).Log("msg", "Webex had disabled the webhook (deliveries failed); enabled it again", "webhook_id", h.ID)
+		}
+	default:
+		h = *found
+	}
+	p.t.mu.Lock()
+	p.t.webhook = webhookState{id: h.ID, secret: secret, targetURL: p.url}
+	p.t.mu.Unlock()
+	return h.Active(), nil
+}
+
+// Remove deletes the exporter's webhook (at shutdown, when asked to).
+func (p *Push) Remove(ctx context.Context) error {
+	p.t.mu.Lock()
+	id := p.t.webhook.id
+	p.t.mu.Unlock()
+	if id == "" {
+		return nil
+	}
+	if err := p.api.DeleteWebhook(ctx, id); err != nil && !webex.IsNotFound(err) {
+		return err
+	}
+	p.t.mu.Lock()
+	p.t.webhook = webhookState{}
+	p.t.mu.Unlock()
+	return nil
+}
+
+var _ prometheus.Collector = (*Push)(nil)
+
+// Describe implements prometheus.Collector.
+func (p *Push) Describe(ch chan<- *prometheus.Desc) {
+	ch <- p.enabledDesc
+	ch <- p.deliveriesDesc
+	ch <- p.lastDesc
+}
+
+// Collect implements prometheus.Collector.
+func (p *Push) Collect(ch chan<- prometheus.Metric) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(p.enabledDesc, prometheus.GaugeValue, boolFloat(p.active))
+	for _, r := range pushResults {
+		ch <- prometheus.MustNewConstMetric(p.deliveriesDesc, prometheus.CounterValue, float64(p.deliveries[r]), r)
+	}
+	if !p.lastAccepted.IsZero() {
+		ch <- prometheus.MustNewConstMetric(p.lastDesc, prometheus.GaugeValue, unix(p.lastAccepted))
+	}
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/webex-exporter/webex_exporter/collector"
+	"github.com/webex-exporter/webex_exporter/webex"
+)
+
+// The webhook receiver: Webex posts signed deliveries here, on a listener
+// of its own (it faces the internet, while the metrics port usually does
+// not), with exporter-toolkit's TLS configuration from --webhook.config.file.
+// Webex cannot send basic auth: the signature is the authentication.
+
+// webhookConfig is what the --webhook.* flags say.
+type webhookConfig struct {
+	url              string
+	listenAddress    string
+	configFile       string
+	secretFile       string
+	removeOnShutdown bool
+	checkEvery       time.Duration
+}
+
+// checkWebhookFlags validates the --webhook.* flags; the URL's path is
+// where deliveries are received.
+func checkWebhookFlags(w *webhookConfig) error {
+	if w.url == "" {
+		return nil
+	}
+	u, err := url.Parse(w.url)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return errors.New("--webhook.url: want the public http(s) URL at which Webex reaches this exporter, such as https://exporter.example.com/webex/webhook")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return errors.New("--webhook.url: must not carry credentials, a query or a fragment")
+	case w.checkEvery <= 0:
+		return fmt.Errorf("--webhook.check-interval=%s: want a positive duration", w.checkEvery)
+	}
+	return nil
+}
+
+// readWebhookSecret reads --webhook.secret-file ("" when not given).
+func readWebhookSecret(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--webhook.secret-file: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) < 32 || strings.ContainsAny(s, " \t\r\n") {
+		return "", fmt.Errorf("--webhook.secret-file %s: want one secret of at least 32 characters on one line", path)
+	}
+	return s, nil
+}
+
+// webhookPath is where deliveries arrive: the URL's path.
+func webhookPath(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Path == "" {
+		return "/"
+	}
+	return u.Path
+}
+
+// deliveryHandler answers Webex's deliveries: 200 once a delivery is
+// recorded (or known, or of no interest), 4xx for what is refused, which
+// changes nothing.
+func deliveryHandler(push *collector.Push, logger log.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "deliveries are POSTed", http.StatusMethodNotAllowed)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, webex.MaxDeliveryBytes+1))
+		if err != nil {
+			http.Error(w, "reading the delivery failed", http.StatusBadRequest)
+			return
+		}
+		result := push.Deliver(body, r.Header.Get("X-Spark-Signature"))
+		switch result {
+		case collector.PushRejectedTooLarge:
+			http.Error(w, "delivery too large", http.StatusRequestEntityTooLarge)
+		case collector.PushRejectedSignature:
+			level.Warn(logger).Log("msg", "Refused a webhook delivery with no valid signature", "remote", r.RemoteAddr)
+			http.Error(w, "no valid X-Spark-Signature", http.StatusUnauthorized)
+		case collector.PushRejectedMalformed:
+			http.Error(w, "not a messages:created delivery", http.StatusBadRequest)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	})
+}
+
+// serveWebhooks runs the delivery listener until ctx ends; its error is
+// sent on the returned channel (nil after a clean shutdown).
+func serveWebhooks(ctx context.Context, cfg *webhookConfig, push *collector.Push, logger log.Logger, slogger *slog.Logger) <-chan error {
+	mux := http.NewServeMux()
+	mux.Handle(webhookPath(cfg.url), deliveryHandler(push, logger))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	addrs := []string{cfg.listenAddress}
+	systemd := false
+	flags := &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &cfg.configFile}
+	done := make(chan error, 1)
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdownCtx) //nolint:errcheck // exiting anyway
+	}()
+	go func() {
+		err := web.ListenAndServe(srv, flags, slogger.With("listener", "webhook"))
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		done <- err
+	}()
+	return done
+}
