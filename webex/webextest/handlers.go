@@ -615,6 +615,15 @@ func decodeOffset(c string) (int, bool) {
 // GET /teams
 
 func (s *Server) listTeams(r *http.Request, tid string) reply {
+	return offsetPage(s, r, tid, func() []Team { return s.st.teams }, func(t Team) wireTeam {
+		return wireTeam{ID: t.ID, Name: t.Name, Created: formatTime(t.Created)}
+	})
+}
+
+// offsetPage answers a list paged with an offset cursor: the items of all
+// (both functions called under s.mu) from the cursor on, at most max of
+// them, with a next link while more remain.
+func offsetPage[T, W any](s *Server, r *http.Request, tid string, all func() []T, wire func(T) W) reply {
 	q := r.URL.Query()
 	limit, ok := parseMax(q, 100, 1000)
 	if !ok {
@@ -625,15 +634,15 @@ func (s *Server) listTeams(r *http.Request, tid string) reply {
 		return badRequest(tid, "Invalid cursor.")
 	}
 	s.mu.Lock()
-	teams := s.st.teams
-	lo, hi := min(offset, len(teams)), min(offset+limit, len(teams))
-	items := make([]wireTeam, 0, hi-lo)
-	for _, t := range teams[lo:hi] {
-		items = append(items, wireTeam{ID: t.ID, Name: t.Name, Created: formatTime(t.Created)})
+	list := all()
+	lo, hi := min(offset, len(list)), min(offset+limit, len(list))
+	items := make([]W, 0, hi-lo)
+	for _, x := range list[lo:hi] {
+		items = append(items, wire(x))
 	}
-	n := len(teams)
+	n := len(list)
 	s.mu.Unlock()
-	rep := okReply(wireList[wireTeam]{Items: items})
+	rep := okReply(wireList[W]{Items: items})
 	if hi < n {
 		rep.next = s.nextURL(r, map[string]string{"max": strconv.Itoa(limit), "cursor": encodeOffset(hi)})
 	}

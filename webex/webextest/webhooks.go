@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -237,29 +236,7 @@ func (s *Server) withWebhook(id, tid string, f func(*webhook) reply) reply {
 }
 
 func (s *Server) listWebhooks(r *http.Request, tid string) reply {
-	q := r.URL.Query()
-	limit, ok := parseMax(q, 100, 1000)
-	if !ok {
-		return badRequest(tid, "max must be a number between 1 and 1000.")
-	}
-	offset, ok := decodeOffset(q.Get("cursor"))
-	if !ok {
-		return badRequest(tid, "Invalid cursor.")
-	}
-	s.mu.Lock()
-	hooks := s.st.hooks.list
-	lo, hi := min(offset, len(hooks)), min(offset+limit, len(hooks))
-	items := make([]wireWebhook, 0, hi-lo)
-	for _, w := range hooks[lo:hi] {
-		items = append(items, s.wireWebhook(w))
-	}
-	n := len(hooks)
-	s.mu.Unlock()
-	rep := okReply(wireList[wireWebhook]{Items: items})
-	if hi < n {
-		rep.next = s.nextURL(r, map[string]string{"max": strconv.Itoa(limit), "cursor": encodeOffset(hi)})
-	}
-	return rep
+	return offsetPage(s, r, tid, func() []*webhook { return s.st.hooks.list }, s.wireWebhook)
 }
 
 // readWebhookBody decodes and checks a POST or PUT body; msg says what is
