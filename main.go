@@ -52,6 +52,7 @@ type config struct {
 	oauthSecret   string // file
 	oauthRefresh  string // file
 	concurrency   int
+	scope         string // collector.ScopeMember or collector.ScopeOrg
 	filter        collector.Filter
 	titles        bool
 	members       bool
@@ -99,6 +100,8 @@ func newApp(cfg *config, raw *rawFlags, stderr io.Writer) *kingpin.Application {
 	app.Flag("webex.oauth.client-secret-file", "OAuth integration: file holding the client secret.").PlaceHolder("FILE").StringVar(&cfg.oauthSecret)
 	app.Flag("webex.oauth.refresh-token-file", "OAuth integration: file holding the refresh token; rewritten when Webex rotates it.").
 		PlaceHolder("FILE").StringVar(&cfg.oauthRefresh)
+	app.Flag("webex.scope", "Rooms to watch: member (the rooms the account belongs to) or org (every room of the organisation, through the Events API: needs a compliance officer's token).").
+		Default(string(collector.ScopeMember)).EnumVar(&cfg.scope, string(collector.ScopeMember), string(collector.ScopeOrg))
 	app.Flag("webex.concurrency", "API calls in flight at once.").Default("4").IntVar(&cfg.concurrency)
 	app.Flag("webex.room-type", "Watch only rooms of this type (group or direct); repeatable. Default: both.").PlaceHolder("TYPE").EnumsVar(&raw.roomTypes, "group", "direct")
 	app.Flag("webex.team-id", "Watch only rooms of this team; repeatable.").PlaceHolder("ID").StringsVar(&raw.teamIDs)
@@ -288,8 +291,14 @@ func warnIfShared(logger log.Logger, paths ...string) {
 // messages, and points cfg at it: the demo runs the same client and
 // collector code as production.
 func startDemo(ctx context.Context, cfg *config) (webex.TokenSource, func()) {
-	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 1, Rooms: 300, Now: time.Now(), QuietRooms: 6})
-	srv := webextest.NewServer(org)
+	oc := webextest.OrgConfig{Seed: 1, Rooms: 300, Now: time.Now(), QuietRooms: 6}
+	var opts []webextest.Option
+	if cfg.scope == string(collector.ScopeOrg) {
+		// The account is a compliance officer in an organisation of more rooms.
+		oc.OtherRooms = 3000
+		opts = append(opts, webextest.WithComplianceOfficer())
+	}
+	srv := webextest.NewServer(webextest.GenerateOrg(oc), opts...)
 	cfg.apiURL = srv.URL
 	simCtx, cancel := context.WithCancel(ctx)
 	go srv.Simulate(simCtx, time.Second, rand.New(rand.NewPCG(1, 2)))
@@ -349,6 +358,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		StateFile:          cfg.stateFile,
 		StateInterval:      cfg.stateInterval,
 		MinInterval:        cfg.minInterval,
+		Scope:              collector.Scope(cfg.scope),
 	})
 	exporterReg.MustRegister(collector.NewStateMetrics(tracker))
 	var push *collector.Push

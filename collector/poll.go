@@ -49,6 +49,9 @@ type gapRead struct {
 }
 
 func (t *Tracker) refresh(ctx context.Context) *Snapshot {
+	if t.org != nil {
+		return t.refreshOrg(ctx) // the events feed (events.go)
+	}
 	now := t.now()
 	start := time.Now()
 	rooms, err := t.listRooms(ctx)
@@ -128,28 +131,11 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 	listed := make(map[string]bool, len(rooms))
 	excluded := map[string]string{}
 	for _, r := range rooms {
-		st := t.rooms[r.ID]
-		// The last good title stands in for one Webex could not decrypt,
-		// before the filters see the room (also for a room they left out).
-		if r.TitleUnavailable && st != nil {
-			r.Title = st.room.Title
-		} else if r.TitleUnavailable {
-			r.Title = t.excluded[r.ID]
-		}
-		if !t.filter.Keep(r) {
-			delete(t.rooms, r.ID)
-			if r.Title != "" {
-				excluded[r.ID] = r.Title
-			}
+		st := t.admitLocked(r, excluded, cutoff)
+		if st == nil {
 			continue
 		}
 		listed[r.ID] = true
-		if st == nil {
-			st = &roomState{}
-			t.rooms[r.ID] = st
-		}
-		st.room, st.absent = r, 0
-		st.history = st.history.prune(cutoff.UnixMilli())
 		// Bots cannot list a group room's messages without being mentioned:
 		// the exporter does not ask, and shows no message metrics there.
 		st.noMessages = bot && r.Type == "group"
@@ -185,21 +171,12 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 			}
 			msgJobs = append(msgJobs, j)
 		}
-		if t.members && (st.membersAt.IsZero() || !r.LastActivity.Equal(st.membersActivity) || now.Sub(st.membersAt) >= t.membersEvery) {
+		if t.membersDue(st, r, now) {
 			memberJobs = append(memberJobs, job{roomID: r.ID, lastActivity: r.LastActivity})
 		}
 	}
 	t.excluded = excluded
-	// A room missing from one listing may only have moved between pages
-	// while they were read: it keeps its state (unexported) for a few
-	// listings before it leaves.
-	for id, st := range t.rooms {
-		if !listed[id] {
-			if st.absent++; st.absent > maxAbsent {
-				delete(t.rooms, id)
-			}
-		}
-	}
+	t.leaveAbsentLocked(listed)
 	slices.SortFunc(msgJobs, func(a, b job) int {
 		if a.pending != b.pending {
 			if a.pending {
@@ -210,6 +187,53 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 		return b.lastActivity.Compare(a.lastActivity)
 	})
 	return msgJobs, memberJobs, unexplained
+}
+
+// admitLocked merges one listed room into the state and returns its state,
+// or nil when the filters leave it out (its title then goes into excluded).
+func (t *Tracker) admitLocked(r webex.Room, excluded map[string]string, cutoff time.Time) *roomState {
+	st := t.rooms[r.ID]
+	// The last good title stands in for one Webex could not decrypt,
+	// before the filters see the room (also for a room they left out).
+	if r.TitleUnavailable && st != nil {
+		r.Title = st.room.Title
+	} else if r.TitleUnavailable {
+		r.Title = t.excluded[r.ID]
+	}
+	if !t.filter.Keep(r) {
+		delete(t.rooms, r.ID)
+		if r.Title != "" {
+			excluded[r.ID] = r.Title
+		}
+		return nil
+	}
+	if st == nil {
+		st = &roomState{}
+		t.rooms[r.ID] = st
+	}
+	st.room, st.absent, st.described = r, 0, true
+	st.history = st.history.prune(cutoff.UnixMilli())
+	return st
+}
+
+// leaveAbsentLocked handles the rooms missing from a listing. A room
+// missing from one listing may only have moved between pages while they
+// were read: it keeps its state (unexported) for a few listings before it
+// leaves. Rooms the events feed knows (evented) are not the listing's:
+// they stay.
+func (t *Tracker) leaveAbsentLocked(listed map[string]bool) {
+	for id, st := range t.rooms {
+		if !listed[id] && !st.evented {
+			if st.absent++; st.absent > maxAbsent {
+				delete(t.rooms, id)
+			}
+		}
+	}
+}
+
+// membersDue reports whether a listed room's members should be read.
+func (t *Tracker) membersDue(st *roomState, r webex.Room, now time.Time) bool {
+	return t.members && (st.membersAt.IsZero() || !r.LastActivity.Equal(st.membersActivity) || now.Sub(st.membersAt) >= t.membersEvery)
 }
 
 // query is the read of what g still misses.

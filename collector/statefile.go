@@ -39,7 +39,18 @@ type savedState struct {
 	Senders  []string `json:"senders"` // interned person ids; rooms refer to them by index
 	// Webhook is the push feed's webhook and the secret of its signatures.
 	Webhook *savedWebhook `json:"webhook,omitempty"`
-	Rooms   []savedRoom   `json:"rooms"`
+	// Events is the events feed's cursor (--webex.scope=org only).
+	Events *savedEvents `json:"events,omitempty"`
+	Rooms  []savedRoom  `json:"rooms"`
+}
+
+// savedEvents is the events feed's cursor (eventsFeed).
+type savedEvents struct {
+	Since      time.Time `json:"since,omitzero"`
+	Top        time.Time `json:"top,omitzero"`
+	GapFrom    time.Time `json:"gap_from,omitzero"`
+	GapTo      time.Time `json:"gap_to,omitzero"`
+	GapBacklog bool      `json:"gap_backlog,omitempty"`
 }
 
 type savedRoom struct {
@@ -61,6 +72,11 @@ type savedRoom struct {
 	NoMessages   bool       `json:"no_messages,omitempty"`
 	Gaps         []savedGap `json:"gaps,omitempty"`
 	Absent       int        `json:"absent,omitempty"`
+	// Evented: named by the events feed. Undescribed: known only by id and
+	// type so far; DescribeFailed: when Webex last refused to describe it.
+	Evented        bool      `json:"evented,omitempty"`
+	Undescribed    bool      `json:"undescribed,omitempty"`
+	DescribeFailed time.Time `json:"describe_failed,omitzero"`
 
 	Members         int       `json:"members,omitempty"`
 	MembersAt       time.Time `json:"members_at,omitzero"`
@@ -99,6 +115,9 @@ func (t *Tracker) saveLocked(now time.Time) *savedState {
 	if w := t.webhook; w.id != "" {
 		s.Webhook = &savedWebhook{ID: w.id, Secret: w.secret, TargetURL: w.targetURL}
 	}
+	if f := t.org; f != nil {
+		s.Events = &savedEvents{Since: f.since, Top: f.top, GapFrom: f.gapFrom, GapTo: f.gapTo, GapBacklog: f.gapBacklog}
+	}
 	senders := map[string]int{}
 	for id, st := range t.rooms {
 		r := st.room
@@ -107,6 +126,7 @@ func (t *Tracker) saveLocked(now time.Time) *savedState {
 			Watched: st.watched, ReadActivity: st.readActivity, Newest: st.newest, NewestIDs: st.newestIDs,
 			Total: st.total, Refreshed: st.refreshed, Pending: st.pending, NoMessages: st.noMessages, Absent: st.absent,
 			Members: st.members, MembersAt: st.membersAt, MembersActivity: st.membersActivity,
+			Evented: st.evented, Undescribed: !st.described, DescribeFailed: st.describeFailed,
 			At: make([]int64, len(st.history)), IDs: make([]uint32, len(st.history)), Senders: make([]int, len(st.history))}
 		for _, g := range st.gaps {
 			sr.Gaps = append(sr.Gaps, savedGap{BeforeID: g.beforeID, Before: g.before, StopAtID: g.stopAtID,
@@ -187,6 +207,8 @@ func decodeState(r io.Reader) (*savedState, error) {
 			return dec.Decode(&s.Senders)
 		case "webhook":
 			return dec.Decode(&s.Webhook)
+		case "events":
+			return dec.Decode(&s.Events)
 		}
 		var skip json.RawMessage
 		return dec.Decode(&skip)
@@ -244,6 +266,14 @@ func (t *Tracker) restoreLocked(s *savedState) {
 	if w := s.Webhook; w != nil {
 		t.webhook = webhookState{id: w.ID, secret: w.Secret, targetURL: w.TargetURL}
 	}
+	if f := t.org; f != nil && s.Events != nil {
+		e := s.Events
+		f.since, f.top, f.gapFrom, f.gapTo, f.gapBacklog = e.Since, e.Top, e.GapFrom, e.GapTo, e.GapBacklog
+		if !reach.IsZero() && !f.top.IsZero() {
+			// The widest window grew: read its older part again, as backlog.
+			f.addGap(s.Written.Add(-t.widest), reach.Add(time.Millisecond), true)
+		}
+	}
 	for _, sr := range s.Rooms {
 		room := webex.Room{ID: sr.ID, Title: sr.Title, Type: sr.Type, TeamID: sr.TeamID, IsLocked: sr.IsLocked,
 			LastActivity: sr.LastActivity, Created: sr.Created}
@@ -254,6 +284,9 @@ func (t *Tracker) restoreLocked(s *savedState) {
 			newestIDs: sr.NewestIDs, total: sr.Total, refreshed: sr.Refreshed, pending: sr.Pending,
 			noMessages: sr.NoMessages, absent: sr.Absent,
 			members: sr.Members, membersAt: sr.MembersAt, membersActivity: sr.MembersActivity,
+			described: !sr.Undescribed, describeFailed: sr.DescribeFailed,
+			// Only the events feed keeps rooms the listing does not have.
+			evented: sr.Evented && t.org != nil,
 			history: make(history, len(sr.At))}
 		at := int64(0)
 		for i := range sr.At {

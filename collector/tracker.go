@@ -35,7 +35,23 @@ type Config struct {
 	// MinInterval: refreshes start at least this far apart on the clock
 	// (zero: no minimum); a scrape in between gets the last snapshot.
 	MinInterval time.Duration
+	// Scope: the account's rooms (ScopeMember, the default) or the whole
+	// organisation's through the Events API (ScopeOrg; the Source must then
+	// be an EventSource too, as *webex.Client is).
+	Scope Scope
 }
+
+// Scope says which rooms the tracker watches, and so which feed fills it.
+type Scope string
+
+const (
+	// ScopeMember: the rooms the account belongs to, through the poll
+	// feed (poll.go: the listing and reads of the rooms that moved).
+	ScopeMember Scope = "member"
+	// ScopeOrg: every room of the organisation, through the events feed
+	// (events.go: the Events API, for a compliance officer's token).
+	ScopeOrg Scope = "org"
+)
 
 // Tracker keeps the state between scrapes and refreshes it incrementally:
 // each refresh lists the rooms (all pages) and reads messages only of rooms
@@ -85,6 +101,8 @@ type Tracker struct {
 	stateAttempt  time.Time  // last attempt (t.now)
 	stateFailures uint64     // failed writes
 
+	org *eventsFeed // the events feed's cursor, in ScopeOrg; nil otherwise
+
 	onWait func() // tests: called when a scrape starts waiting for another's refresh
 }
 
@@ -106,6 +124,12 @@ type roomState struct {
 	noMessages    bool      // a bot's group room: messages are not visible
 	gaps          []*gap    // messages no read has reached yet, oldest first
 	absent        int       // listings in a row the room was missing from
+	// evented: the events feed named the room; missing from the listing
+	// does not make it leave. described: its title, team and creation time
+	// are known (from the listing or GET /rooms/{id}); describeFailed: when
+	// Webex last refused to describe it (403, 404).
+	evented, described bool
+	describeFailed     time.Time
 
 	members         int       // member count, when memberships are on
 	membersAt       time.Time // when members was read (zero: never)
@@ -170,6 +194,10 @@ func NewTracker(src Source, cfg Config) *Tracker {
 	}
 	if t.logger == nil {
 		t.logger = log.NewNopLogger()
+	}
+	if cfg.Scope == ScopeOrg {
+		es, _ := src.(EventSource)
+		t.org = &eventsFeed{src: es, excluded: map[string]bool{}}
 	}
 	return t
 }

@@ -90,6 +90,10 @@ func IsUnauthorized(err error) bool { return StatusCode(err) == http.StatusUnaut
 // IsNotFound reports whether err is a 404 (for example a room left between listing and reading).
 func IsNotFound(err error) bool { return StatusCode(err) == http.StatusNotFound }
 
+// IsForbidden reports whether Webex answered 403: the token lacks a role or
+// scope the call needs (the Events API's compliance officer role).
+func IsForbidden(err error) bool { return StatusCode(err) == http.StatusForbidden }
+
 // ParseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
 // ok is false for an absent or malformed value (such as "rand(30),add(30)").
 // Negative delays and dates in the past give 0; no delay exceeds an hour

@@ -55,7 +55,9 @@ func apiTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 
 // Events reads the organisation's events, newest first, all pages. It needs
 // a compliance officer's token (ComplianceScope): anyone else gets an
-// *APIError with StatusCode 403.
+// *APIError with StatusCode 403. When a page fails, the events of the pages
+// before it come back with the error: the newest ones, down to the oldest
+// returned, so a caller can resume below it.
 func (c *Client) Events(ctx context.Context, q EventsQuery) ([]Event, error) {
 	size := q.PageSize
 	if size <= 0 || size > 1000 {
@@ -90,10 +92,7 @@ func (c *Client) Events(ctx context.Context, q EventsQuery) ([]Event, error) {
 		}
 		return true, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, err
 }
 
 // messageDataJSON is a message in an event's or a delivery's data.
