@@ -93,10 +93,8 @@ func (t *Tracker) refreshOrg(ctx context.Context) *Snapshot {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.up = false
-		phases := []Phase{roomsPhase, {Name: "events"}, {Name: "descriptions"}}
-		if t.members {
-			phases = append(phases, Phase{Name: "memberships"})
-		}
+		phases := t.unrunPhases()
+		phases[0] = roomsPhase
 		return t.snapshotLocked(now, false, phases)
 	}
 	memberJobs := t.mergeListing(rooms, now)

@@ -116,10 +116,7 @@ func (t *Tracker) stale(waited time.Duration) *Snapshot {
 	if t.fl.last != nil {
 		s = *t.fl.last // shares the rendering of the rooms
 	} else {
-		s = *t.snapshotLocked(t.now(), false, []Phase{{Name: "rooms"}, {Name: "messages"}})
-		if t.members {
-			s.Phases = append(s.Phases, Phase{Name: "memberships"})
-		}
+		s = *t.snapshotLocked(t.now(), false, t.unrunPhases())
 		s.render = &rendering{count: &t.fl.renders}
 	}
 	s.Up = false

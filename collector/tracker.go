@@ -202,6 +202,19 @@ func NewTracker(src Source, cfg Config) *Tracker {
 	return t
 }
 
+// unrunPhases are the phases of a refresh, all failed: what a scrape shows
+// when its refresh did not get to run them.
+func (t *Tracker) unrunPhases() []Phase {
+	phases := []Phase{{Name: "rooms"}, {Name: "messages"}}
+	if t.org != nil {
+		phases = []Phase{{Name: "rooms"}, {Name: "events"}, {Name: "descriptions"}}
+	}
+	if t.members {
+		phases = append(phases, Phase{Name: "memberships"})
+	}
+	return phases
+}
+
 // Ingest records messages that arrived in a room, whatever fetched them
 // (a read, an event, a pushed delivery). A message already known counts
 // once, however often it is reported. Messages are counted in
