@@ -388,7 +388,12 @@ func TestOrgRestart(t *testing.T) {
 	}
 	post(10) // while the exporter is down
 	e2 := e.restart(t, Config{StateFile: path, Scope: ScopeOrg})
+	e2.srv.ResetRequests()
 	got := e2.orgScrape(t)
+	// Descriptions come from the state file; one page of events since the newest.
+	if c := e2.srv.Requests(); c["rooms"] != 1 || c["events"] != 1 || c["messages"] != 0 {
+		t.Errorf("first refresh after the restart: %v, want 1 listing (no description) and 1 events call", c)
+	}
 	if e2.tracker.org.since != since {
 		t.Errorf("since %v after restart, want %v", e2.tracker.org.since, since)
 	}
@@ -444,3 +449,59 @@ func TestOrgDescriptions(t *testing.T) {
 
 // Events is a Source in the events feed's tests (compile-time check).
 var _ EventSource = (*webex.Client)(nil)
+
+// TestOrgRestartWiderWindow: restarted with a wider window, the exporter
+// reads the events of its older part (as backlog) before showing counts.
+func TestOrgRestartWiderWindow(t *testing.T) {
+	now := orgNow()
+	path := statePath(t)
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 9, Rooms: 10, OtherRooms: 300, Now: now})
+	e := newOrgEnv(t, org, now, Config{StateFile: path}, webextest.WithComplianceOfficer())
+	e.orgScrape(t)
+	if err := e.tracker.SaveState(); err != nil {
+		t.Fatal(err)
+	}
+	wider, _ := ParseWindows("1h,40h")
+	e.clock.Add(time.Minute)
+	e2 := e.restart(t, Config{StateFile: path, Scope: ScopeOrg, Windows: wider})
+	got := e2.orgScrape(t)
+	want := orgTruth(e2.srv, e2.clock.Now(), wider, e2.tracker.org.since)
+	if len(want) == 0 {
+		t.Fatal("no active rooms")
+	}
+	checkOrg(t, got, want, wider)
+}
+
+// TestOrgFilter: the filters apply to rooms known through events: by type
+// at once, by title once described (and such a room is not described again).
+func TestOrgFilter(t *testing.T) {
+	now := orgNow()
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 10, Rooms: 10, OtherRooms: 300, Now: now})
+	f, err := NewFilter([]string{"group"}, nil, nil, "", "Team sync.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newOrgEnv(t, org, now, Config{Filter: f}, webextest.WithComplianceOfficer())
+	check := func(got map[string]float64) {
+		t.Helper()
+		n := 0
+		for k := range got {
+			if strings.HasPrefix(k, "webex_room_info{") {
+				n++
+				if strings.Contains(k, `room_type="direct"`) || strings.Contains(k, `title="Team sync`) {
+					t.Errorf("filtered room exported: %s", k)
+				}
+			}
+		}
+		if n == 0 {
+			t.Error("no room exported")
+		}
+	}
+	check(e.orgScrape(t))
+	e.srv.ResetRequests()
+	e.clock.Add(time.Minute)
+	check(e.orgScrape(t))
+	if n := e.srv.Requests()["rooms"]; n != 1 {
+		t.Errorf("%d rooms calls in a warm refresh, want the listing only", n)
+	}
+}
