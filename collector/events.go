@@ -166,7 +166,8 @@ func (t *Tracker) readEvents(ctx context.Context, now time.Time) (_ Phase, answe
 	}
 	cutoff := now.Add(-t.widest)
 	t.mu.Lock()
-	if f.since.IsZero() {
+	first := f.since.IsZero()
+	if first {
 		f.since = now
 	}
 	q := webex.EventsQuery{Resource: "messages", Type: "created", From: cutoff}
@@ -178,6 +179,12 @@ func (t *Tracker) readEvents(ctx context.Context, now time.Time) (_ Phase, answe
 	evs, err := f.src.Events(ctx, q)
 	t.applyEvents(q, evs, err, false, now)
 	answered = err == nil || len(evs) > 0
+	if first && !answered {
+		// Refused or unanswered: the exporter has not begun watching yet.
+		t.mu.Lock()
+		f.since = time.Time{}
+		t.mu.Unlock()
+	}
 	if err == nil {
 		t.mu.Lock()
 		gap := !f.gapTo.IsZero()

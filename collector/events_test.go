@@ -300,13 +300,16 @@ func TestOrgRefused(t *testing.T) {
 	if n := strings.Count(buf.String(), "compliance officer"); n != 1 || !strings.Contains(buf.String(), webex.ComplianceScope) {
 		t.Errorf("want one line naming the role and %s, got %d:\n%s", webex.ComplianceScope, n, buf.String())
 	}
-	// Granted the role, the next refresh reads the events.
+	if !e.tracker.org.since.IsZero() {
+		t.Error("watching began though Webex refused every read")
+	}
+	// Granted the role, the next refresh reads the events: all backlog.
 	e.srv.SetComplianceOfficer(true)
 	got := e.orgScrape(t)
 	if got[key("webex_up")] != 1 {
 		t.Fatalf("webex_up %v after the role was granted", got[key("webex_up")])
 	}
-	checkOrg(t, got, orgTruth(e.srv, e.clock.Now(), e.windows, e.tracker.org.since), e.windows)
+	checkOrg(t, got, orgTruth(e.srv, e.clock.Now(), e.windows, e.clock.Now()), e.windows)
 }
 
 // TestOrgLateEvent: an event Webex lists late (within the overlap) is read
