@@ -176,6 +176,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err := checkWebhookFlags(&cfg.webhook); err != nil {
 		return nil, err
 	}
+	if cfg.webhook.url != "" && cfg.scope == string(collector.ScopeOrg) {
+		// The events feed already reads every message of the organisation
+		// once per refresh, whatever the number of rooms.
+		return nil, errors.New("--webhook.url works with --webex.scope=member: with org, the Events API already feeds every room")
+	}
 	switch {
 	case cfg.concurrency < 1 || cfg.concurrency > 64:
 		return nil, fmt.Errorf("--webex.concurrency=%d: want 1 to 64", cfg.concurrency)
@@ -409,13 +414,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		mux.Handle("/", landing)
 	}
 
-	// The webhook listener stops with ctx; if it fails (its port taken),
-	// the exporter stops too.
-	ctx, stopAll := context.WithCancelCause(ctx)
+	// The servers stop with serveCtx: at SIGTERM, or when the webhook
+	// listener fails (its port taken).
+	serveCtx, stopAll := context.WithCancelCause(ctx)
 	defer stopAll(nil)
 	var webhooksDone <-chan error
 	if push != nil {
-		done := serveWebhooks(ctx, &cfg.webhook, push, logger, slogger)
+		done := serveWebhooks(serveCtx, &cfg.webhook, push, logger, slogger)
 		relay := make(chan error, 1)
 		go func() {
 			err := <-done
@@ -431,7 +436,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		<-ctx.Done()
+		<-serveCtx.Done()
 		// Stop taking scrapes and let those under way answer (at most 5 s),
 		// then write the state: all within 10 s of SIGTERM.
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

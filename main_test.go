@@ -726,6 +726,7 @@ func TestInvalidFlags(t *testing.T) {
 		{"webhook URL not http", []string{"--demo", "--webhook.url=ftp://example.com/hook"}, []string{"--webhook.url"}},
 		{"webhook URL with credentials", []string{"--demo", "--webhook.url=https://u:p@example.com/hook"}, []string{"--webhook.url", "credentials"}},
 		{"webhook secret too short", []string{"--demo", "--webhook.url=https://example.com/hook", "--webhook.secret-file=" + secret}, []string{"--webhook.secret-file", "32"}},
+		{"webhook with org scope", []string{"--demo", "--webex.scope=org", "--webhook.url=https://example.com/hook"}, []string{"--webhook.url", "--webex.scope"}},
 		{"state interval 0", []string{"--demo", "--state.interval=0s"}, []string{"--state.interval"}},
 		{"unknown room type", []string{"--demo", "--webex.room-type=group", "--webex.room-type=channel"}, []string{"--webex.room-type", "channel"}},
 		{"OAuth client id alone", []string{"--webex.oauth.client-id=id"}, []string{"--webex.oauth.client-secret-file", "--webex.oauth.refresh-token-file"}},
