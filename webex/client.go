@@ -321,7 +321,7 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.
 	if res.StatusCode/100 != 2 {
 		limit = maxErrorBody
 	}
-	body, readErr := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	body, readErr := readBody(res.Body, res.ContentLength, limit)
 	c.report(endpoint, fmt.Sprint(res.StatusCode), start)
 	if res.StatusCode/100 != 2 {
 		return nil, c.apiError(endpoint, res, body)
@@ -333,6 +333,18 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.
 		return nil, &DecodeError{Endpoint: endpoint, Err: fmt.Errorf("body larger than %d bytes", limit)}
 	}
 	return &response{body: body, header: res.Header}, nil
+}
+
+// readBody reads a body of at most limit bytes: limit+1 read say it is
+// larger. A body whose length is announced is read into one buffer of that
+// size rather than grown step by step.
+func readBody(r io.Reader, size, limit int64) ([]byte, error) {
+	if size <= 0 || size > limit { // unknown (or 0, which a test transport may leave unset)
+		return io.ReadAll(io.LimitReader(r, limit+1))
+	}
+	b := make([]byte, size)
+	n, err := io.ReadFull(r, b)
+	return b[:n], err
 }
 
 func (c *Client) report(endpoint, code string, start time.Time) {
@@ -391,7 +403,7 @@ func clip(s string, n int) string {
 	if len(s) > n {
 		return strings.ToValidUTF8(s[:n], "") + "…"
 	}
-	return s
+	return strings.ToValidUTF8(s, "\uFFFD") // a reason stays UTF-8 when a value is not
 }
 
 // noteToken counts a new token generation when tok differs from the token

@@ -43,10 +43,10 @@ type MessagesQuery struct {
 // bad field is left out and the rest kept. Both are reported.
 func (d *itemDecoder) message(raw json.RawMessage) (m Message, ok bool) {
 	j, ok := d.fields(raw)
-	if !ok || !d.itemID(j["id"]) {
+	if !ok || !d.itemID(j.get("id")) {
 		return Message{}, false
 	}
-	created, err := timeField(j["created"])
+	created, err := timeField(j.get("created"))
 	if err == nil && created.IsZero() {
 		err = errors.New("no creation time")
 	}
@@ -56,9 +56,9 @@ func (d *itemDecoder) message(raw json.RawMessage) (m Message, ok bool) {
 	}
 	return Message{
 		ID:       d.id,
-		RoomID:   d.str("roomId", j["roomId"]),
-		ParentID: d.str("parentId", j["parentId"]),
-		PersonID: d.str("personId", j["personId"]),
+		RoomID:   d.str("roomId", j.get("roomId")),
+		ParentID: d.str("parentId", j.get("parentId")),
+		PersonID: d.str("personId", j.get("personId")),
 		Created:  created,
 	}, true
 }

@@ -64,27 +64,27 @@ func (c *Client) Rooms(ctx context.Context, q RoomsQuery) ([]Room, error) {
 // false); a bad field is left out and the rest kept. Both are reported.
 func (d *itemDecoder) room(raw json.RawMessage) (r Room, ok bool) {
 	j, ok := d.fields(raw)
-	if !ok || !d.itemID(j["id"]) {
+	if !ok || !d.itemID(j.get("id")) {
 		return Room{}, false
 	}
 	r = Room{
 		ID:       d.id,
-		Title:    d.str("title", j["title"]),
-		Type:     d.str("type", j["type"]),
-		TeamID:   d.str("teamId", j["teamId"]),
-		IsLocked: d.boolean("isLocked", j["isLocked"]),
+		Title:    d.str("title", j.get("title")),
+		Type:     d.str("type", j.get("type")),
+		TeamID:   d.str("teamId", j.get("teamId")),
+		IsLocked: d.boolean("isLocked", j.get("isLocked")),
 	}
 	var err error
-	if r.LastActivity, err = timeField(j["lastActivity"]); err != nil {
+	if r.LastActivity, err = timeField(j.get("lastActivity")); err != nil {
 		d.leftOut("lastActivity", err)
 	}
-	if r.Created, err = timeField(j["created"]); err != nil {
+	if r.Created, err = timeField(j.get("created")); err != nil {
 		d.leftOut("created", err)
 	}
 	// {"errors": {"title": {"code": "kms_failure", ...}}}: Webex could not
 	// decrypt the title, and the title field holds the encrypted blob.
 	var errs map[string]json.RawMessage
-	if e := j["errors"]; !absent(e) && json.Unmarshal(e, &errs) != nil {
+	if e := j.get("errors"); !absent(e) && json.Unmarshal(e, &errs) != nil {
 		d.leftOut("errors", fmt.Errorf("not an object: %s", shown(e)))
 	}
 	if _, bad := errs["title"]; bad {
