@@ -187,3 +187,39 @@ func BenchmarkWarmScrape(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExposition measures the three costs of a snapshot's exposition
+// at 10,000 rooms: rendering it (once per snapshot, kept compressed),
+// writing it to a scrape that takes gzip, and to one that does not (which
+// decompresses the rendering). Run it with
+//
+//	go test -run '^$' -bench Exposition -benchmem ./collector/
+func BenchmarkExposition(b *testing.B) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 1, Rooms: 10000, Now: t0, History: 24 * time.Hour,
+		ActiveFraction: 0.5, MaxMessagesPerRoom: 79})
+	e := &benchEnv{env: newEnv(b, org, Config{})}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s := e.tracker.Snapshot(ctx)
+	b.Run("render", func(b *testing.B) {
+		for b.Loop() {
+			s.render = &rendering{count: &e.tracker.fl.renders}
+			s.rooms()
+		}
+		n := 0
+		for _, c := range s.rooms().z {
+			n += len(c)
+		}
+		b.ReportMetric(float64(n)/(1<<20), "gz-MiB")
+	})
+	for _, gz := range []bool{true, false} {
+		b.Run(fmt.Sprintf("write/gzip=%v", gz), func(b *testing.B) {
+			s.rooms()
+			for b.Loop() {
+				if err := s.WriteText(io.Discard, nil, gz); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"testing"
@@ -65,41 +66,50 @@ func TestExpositionMatchesClientGolang(t *testing.T) {
 		name string
 		snap *Snapshot
 	}{{"handmade", handmade}, {"minimal", minimal}, {"generated", generated}} {
-		t.Run(tc.name, func(t *testing.T) {
-			own := []byte("# HELP own_metric Something.\n# TYPE own_metric gauge\nown_metric 1\n")
-			// The room families, the exporter's own metrics, then the status.
-			cg := clientGolang(t, tc.snap)
-			split := bytes.Index(cg, []byte("# HELP webex_scrape_collector_duration_seconds"))
-			want := slices.Concat(cg[:split], own, cg[split:])
-			tc.snap.render = &rendering{count: &e.tracker.fl.renders}
-			var got bytes.Buffer
-			if err := tc.snap.WriteText(&got, own, false); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got.Bytes(), want) {
-				t.Errorf("exposition differs from client_golang's:\n%s", firstDiff(got.Bytes(), want))
-			}
+		small := []byte("# HELP own_metric Something.\n# TYPE own_metric gauge\nown_metric 1\n")
+		// Larger than a DEFLATE stored block (65,535 bytes), as gzip sends it.
+		large := append(bytes.Repeat([]byte("# a comment long enough to need several stored blocks\n"), 3000), small...)
+		for _, own := range [][]byte{small, large} {
+			t.Run(fmt.Sprintf("%s/own=%d", tc.name, len(own)), func(t *testing.T) { checkExposition(t, e, tc.snap, own) })
+		}
+	}
+}
 
-			var z bytes.Buffer
-			if err := tc.snap.WriteText(&z, own, true); err != nil {
-				t.Fatal(err)
-			}
-			zr, err := gzip.NewReader(&z)
-			if err != nil {
-				t.Fatal(err)
-			}
-			zr.Multistream(false) // one member, as every client can read
-			plain, err := io.ReadAll(zr)
-			if err != nil {
-				t.Fatalf("gzip: %v", err)
-			}
-			if !bytes.Equal(plain, want) {
-				t.Errorf("gzip exposition decompresses to other bytes:\n%s", firstDiff(plain, want))
-			}
-			if rest, _ := io.ReadAll(&z); len(rest) > 0 {
-				t.Errorf("%d bytes after the gzip member", len(rest))
-			}
-		})
+// checkExposition: snap's exposition after own is client_golang's, plain
+// and gzip.
+func checkExposition(t *testing.T, e *env, snap *Snapshot, own []byte) {
+	t.Helper()
+	// The room families, the exporter's own metrics, then the status.
+	cg := clientGolang(t, snap)
+	split := bytes.Index(cg, []byte("# HELP webex_scrape_collector_duration_seconds"))
+	want := slices.Concat(cg[:split], own, cg[split:])
+	snap.render = &rendering{count: &e.tracker.fl.renders}
+	var got bytes.Buffer
+	if err := snap.WriteText(&got, own, false); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("exposition differs from client_golang's:\n%s", firstDiff(got.Bytes(), want))
+	}
+
+	var z bytes.Buffer
+	if err := snap.WriteText(&z, own, true); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false) // one member, as every client can read
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("gzip: %v", err)
+	}
+	if !bytes.Equal(plain, want) {
+		t.Errorf("gzip exposition decompresses to other bytes:\n%s", firstDiff(plain, want))
+	}
+	if rest, _ := io.ReadAll(&z); len(rest) > 0 {
+		t.Errorf("%d bytes after the gzip member", len(rest))
 	}
 }
 
@@ -132,4 +142,31 @@ func firstDiff(got, want []byte) string {
 	from := max(0, bytes.LastIndexByte(want[:i], '\n')+1)
 	clip := func(b []byte) string { return string(b[min(from, len(b)):min(i+200, len(b))]) }
 	return "got:  " + clip(got) + "\nwant: " + clip(want)
+}
+
+// TestChunks: what is written in pieces of any size reads back whole, kept
+// in full chunks but the last.
+func TestChunks(t *testing.T) {
+	for _, sizes := range [][]int{{0}, {1}, {chunkSize}, {chunkSize + 1}, {3 * chunkSize}, {100, chunkSize - 100, 1, chunkSize, 7}} {
+		t.Run(fmt.Sprint(sizes), func(t *testing.T) {
+			var c chunks
+			var want []byte
+			for i, n := range sizes {
+				p := bytes.Repeat([]byte{byte('a' + i)}, n)
+				if k, err := c.Write(p); k != n || err != nil {
+					t.Fatalf("Write(%d bytes) = %d, %v", n, k, err)
+				}
+				want = append(want, p...)
+			}
+			got, _ := io.ReadAll(c.reader())
+			if !bytes.Equal(got, want) {
+				t.Fatalf("read back %d bytes, want %d", len(got), len(want))
+			}
+			for i, b := range c {
+				if cap(b) != chunkSize || (i < len(c)-1 && len(b) != chunkSize) {
+					t.Errorf("chunk %d of %d: len %d cap %d", i, len(c), len(b), cap(b))
+				}
+			}
+		})
+	}
 }
