@@ -81,7 +81,7 @@ func (t *Tracker) adoptLocked(id string) {
 	if t.owner != "" && t.owner != id {
 		level.Warn(t.logger).Log("msg", "The token now belongs to another Webex account; starting over with its rooms", "rooms_forgotten", len(t.rooms))
 		clear(t.rooms)
-		clear(t.people)
+		t.people = senderTable{}
 		t.webhook = webhookState{} // the other account's
 	}
 	t.owner = id

@@ -56,7 +56,7 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 	if t.tokenExpiry != nil {
 		s.TokenExpiry = t.tokenExpiry()
 	}
-	seen := map[string]struct{}{}
+	seen := map[uint32]struct{}{}
 	for _, st := range t.rooms {
 		if st.absent > 0 {
 			continue // missing from the last listing: not shown while it may come back

@@ -118,7 +118,7 @@ func (t *Tracker) saveLocked(now time.Time) *savedState {
 	if f := t.org; f != nil {
 		s.Events = &savedEvents{Since: f.since, Top: f.top, GapFrom: f.gapFrom, GapTo: f.gapTo, GapBacklog: f.gapBacklog}
 	}
-	senders := map[string]int{}
+	senders := map[uint32]int{}
 	for id, st := range t.rooms {
 		r := st.room
 		sr := savedRoom{ID: id, Title: r.Title, Type: r.Type, TeamID: r.TeamID, IsLocked: r.IsLocked,
@@ -138,7 +138,7 @@ func (t *Tracker) saveLocked(now time.Time) *savedState {
 			if !ok {
 				n = len(s.Senders)
 				senders[m.sender] = n
-				s.Senders = append(s.Senders, m.sender)
+				s.Senders = append(s.Senders, t.people.ids[m.sender])
 			}
 			sr.At[i], sr.IDs[i], sr.Senders[i] = m.at-prev, m.id, n
 			prev = m.at

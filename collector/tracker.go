@@ -2,7 +2,6 @@ package collector
 
 import (
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -73,7 +72,7 @@ type Tracker struct {
 
 	mu     sync.Mutex
 	rooms  map[string]*roomState
-	people map[string]string // interned sender ids, shared by all histories
+	people senderTable // interned sender ids, shared by all histories
 	// excluded holds the titles of listed rooms the filters leave out, so a
 	// title that fails to decrypt later cannot let such a room in.
 	excluded map[string]string
@@ -173,7 +172,6 @@ func NewTracker(src Source, cfg Config) *Tracker {
 		now:         cfg.Now,
 		logger:      cfg.Logger,
 		rooms:       map[string]*roomState{},
-		people:      map[string]string{},
 		fl:          flights{minInterval: cfg.MinInterval},
 
 		statePath:     cfg.StateFile,
@@ -258,30 +256,32 @@ func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, count bool, 
 	return added
 }
 
-func (t *Tracker) intern(id string) string {
-	if s, ok := t.people[id]; ok {
-		return s
-	}
-	id = strings.Clone(id) // do not pin the decoded page
-	t.people[id] = id
-	return id
-}
+func (t *Tracker) intern(id string) uint32 { return t.people.intern(id) }
 
 // pruneSendersLocked forgets interned ids no history holds any more, once
 // they clearly outnumber the live ones, so churn cannot grow the map forever.
 func (t *Tracker) pruneSendersLocked() {
-	if len(t.people) < 1024 {
+	if t.people.len() < 1024 {
 		return
 	}
-	live := make(map[string]string, len(t.people)/2)
+	held, live := make([]bool, t.people.len()), 0
 	for _, st := range t.rooms {
 		for _, m := range st.history {
-			live[m.sender] = m.sender
+			if !held[m.sender] {
+				held[m.sender], live = true, live+1
+			}
 		}
 	}
-	if len(t.people) > 2*len(live) {
-		t.people = live
+	if t.people.len() <= 2*live {
+		return
 	}
+	var kept senderTable
+	for _, st := range t.rooms {
+		for i, m := range st.history {
+			st.history[i].sender = kept.intern(t.people.ids[m.sender])
+		}
+	}
+	t.people = kept
 }
 
 // stateSize reports what the state holds: rooms (listed, and kept while
@@ -298,5 +298,5 @@ func (t *Tracker) stateSize() (rooms, absent, messages, people int) {
 		}
 		messages += len(st.history)
 	}
-	return len(t.rooms), absent, messages, len(t.people)
+	return len(t.rooms), absent, messages, t.people.len()
 }

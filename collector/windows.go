@@ -47,12 +47,37 @@ func ParseWindows(s string) ([]Window, error) {
 func widest(ws []Window) time.Duration { return ws[len(ws)-1].Duration }
 
 // msg is what the windows need of a message: when, who, and enough of its
-// id to tell it from another message created in the same millisecond.
+// id to tell it from another message created in the same millisecond. 16
+// bytes: 200,000 messages take 3.2 MB.
 type msg struct {
 	at     int64  // creation time, Unix milliseconds
 	id     uint32 // hashID of the message id
-	sender string // interned person id
+	sender uint32 // the person id's index in the tracker's senderTable
 }
+
+// senderTable interns the person ids of senders: a message refers to its
+// sender by index, in 4 bytes rather than a string's 16. The zero value is
+// an empty table.
+type senderTable struct {
+	ids   []string
+	index map[string]uint32
+}
+
+func (s *senderTable) intern(id string) uint32 {
+	if i, ok := s.index[id]; ok {
+		return i
+	}
+	if s.index == nil {
+		s.index = map[string]uint32{}
+	}
+	id = strings.Clone(id) // do not pin the decoded page
+	i := uint32(len(s.ids))
+	s.ids = append(s.ids, id)
+	s.index[id] = i
+	return i
+}
+
+func (s *senderTable) len() int { return len(s.ids) }
 
 // hashID is a message id in 4 bytes. Two messages are the same when both
 // their creation times and hashes are equal: a collision needs two ids
@@ -78,7 +103,11 @@ func (h history) has(at int64, id uint32) bool {
 type history []msg
 
 // insert adds m keeping the order (new messages usually go at the end).
+// A full history grows by a quarter, not twice as append would.
 func (h history) insert(m msg) history {
+	if len(h) == cap(h) {
+		h = append(make(history, 0, len(h)+len(h)/4+4), h...)
+	}
 	i := len(h)
 	for i > 0 && h[i-1].at > m.at {
 		i--
@@ -97,7 +126,7 @@ func (h history) prune(cutoff int64) history {
 
 // count returns the messages created after cutoff (Unix ms) and their
 // distinct senders. seen is scratch space, cleared here.
-func (h history) count(cutoff int64, seen map[string]struct{}) (messages, senders int) {
+func (h history) count(cutoff int64, seen map[uint32]struct{}) (messages, senders int) {
 	i, _ := slices.BinarySearchFunc(h, cutoff+1, func(m msg, at int64) int { return cmpInt(m.at, at) })
 	clear(seen)
 	for _, m := range h[i:] {
