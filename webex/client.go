@@ -336,10 +336,11 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.
 }
 
 // readBody reads a body of at most limit bytes: limit+1 read say it is
-// larger. A body whose length is announced is read into one buffer of that
-// size rather than grown step by step.
+// larger. A body whose length is announced (up to 4 MiB: an announcement is
+// not yet a body) is read into one buffer of that size rather than in
+// growing pieces copied together at the end.
 func readBody(r io.Reader, size, limit int64) ([]byte, error) {
-	if size <= 0 || size > limit { // unknown (or 0, which a test transport may leave unset)
+	if size <= 0 || size > min(limit, 4<<20) { // unknown (or 0, which a test transport may leave unset)
 		return io.ReadAll(io.LimitReader(r, limit+1))
 	}
 	b := make([]byte, size)
