@@ -234,6 +234,13 @@ func (t *Tracker) Ingest(roomID string, msgs []webex.Message) {
 // It returns how many messages were new to the windows.
 func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, count bool, now time.Time) (added int) {
 	cutoff := now.Add(-t.widest).UnixMilli()
+	// Reads come newest first: added in that order, each message would go
+	// to the front of the history and move all the others (quadratic in a
+	// busy room's first read). Oldest first, each goes to the end.
+	if !slices.IsSortedFunc(msgs, func(a, b webex.Message) int { return a.Created.Compare(b.Created) }) {
+		msgs = slices.Clone(msgs)
+		slices.SortStableFunc(msgs, func(a, b webex.Message) int { return a.Created.Compare(b.Created) })
+	}
 	for _, m := range msgs {
 		if !m.Created.After(now) && !m.Created.Before(st.newest) {
 			if m.Created.After(st.newest) {

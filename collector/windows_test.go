@@ -1,9 +1,12 @@
 package collector
 
 import (
+	"fmt"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/webex-exporter/webex_exporter/webex"
 )
 
 func TestParseWindows(t *testing.T) {
@@ -91,5 +94,25 @@ func TestSenderTable(t *testing.T) {
 	}
 	if s.ids[a] != "person-a" || s.ids[b] != "person-b" {
 		t.Fatalf("ids %q", s.ids)
+	}
+}
+
+// BenchmarkIngestFirstRead: a busy room's first read (20,000 messages, as
+// a read returns them, newest first) goes into the windows in linear time.
+//
+//	go test -run '^$' -bench IngestFirstRead ./collector/
+func BenchmarkIngestFirstRead(b *testing.B) {
+	windows, _ := ParseWindows("1h,24h")
+	msgs := make([]webex.Message, 20000)
+	for i := range msgs {
+		msgs[i] = webex.Message{ID: fmt.Sprint("m", i), PersonID: fmt.Sprint("p", i%50), Created: t0.Add(-time.Duration(i) * 4 * time.Second)}
+	}
+	for b.Loop() {
+		tr := NewTracker(nil, Config{Windows: windows, Now: func() time.Time { return t0 }})
+		tr.mu.Lock()
+		if n := tr.ingestLocked(&roomState{}, msgs, false, t0); n != len(msgs) {
+			b.Fatalf("%d ingested", n)
+		}
+		tr.mu.Unlock()
 	}
 }
