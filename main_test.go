@@ -69,7 +69,8 @@ func (s *logSink) Write(p []byte) (int, error) {
 		}
 		line := rest[:i]
 		s.scanned += i + 1
-		if bytes.Contains(line, []byte("Listening on")) {
+		// The metrics listener's, not the webhook listener's (listener=webhook).
+		if bytes.Contains(line, []byte("Listening on")) && !bytes.Contains(line, []byte("webhook")) {
 			if m := listenRE.FindSubmatch(line); m != nil {
 				s.found = true
 				s.addr <- string(m[1])
