@@ -117,3 +117,35 @@ func grepLines(body, prefix string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestWebhookRemovedOnShutdown: --webhook.remove-on-shutdown deletes the
+// exporter's webhook when it stops; without it the webhook stays.
+func TestWebhookRemovedOnShutdown(t *testing.T) {
+	for _, remove := range []bool{true, false} {
+		t.Run(fmt.Sprint("remove=", remove), func(t *testing.T) {
+			api := fakeAPI(t, activeOrg())
+			tokenFile := writeFile(t, t.TempDir(), "token", webextest.DefaultToken)
+			hookAddr := freeAddr(t)
+			args := []string{"--webex.api-url=" + api.URL, "--webex.token-file=" + tokenFile,
+				"--webhook.url=http://" + hookAddr + "/hook", "--webhook.listen-address=" + hookAddr}
+			if remove {
+				args = append(args, "--webhook.remove-on-shutdown")
+			}
+			e := startExporter(t, args...)
+			e.get("/metrics")
+			if n := len(api.Webhooks()); n != 1 {
+				t.Fatalf("%d webhooks after the first scrape; want 1", n)
+			}
+			if err := e.stop(); err != nil {
+				t.Fatal(err)
+			}
+			want := 1
+			if remove {
+				want = 0
+			}
+			if n := len(api.Webhooks()); n != want {
+				t.Errorf("%d webhooks after shutdown; want %d", n, want)
+			}
+		})
+	}
+}
