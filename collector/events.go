@@ -104,23 +104,11 @@ func (t *Tracker) refreshOrg(ctx context.Context) *Snapshot {
 			return t.describe(ctx, j.roomID, now)
 		}, nil)}
 	if t.members {
-		phases = append(phases, t.runPhase(ctx, "memberships", memberJobs, func(ctx context.Context, j job) error {
-			ms, err := t.src.Memberships(ctx, j.roomID)
-			if err == nil {
-				t.setMembers(j, len(ms), now)
-			}
-			return err
-		}, nil))
+		phases = append(phases, t.membersPhase(ctx, memberJobs, now))
 	}
-	t.mu.Lock()
 	// Up only when Webex answered the events read: a token without the
 	// compliance role must not look like a working exporter.
-	t.up = answered
-	t.pruneSendersLocked()
-	snap := t.snapshotLocked(now, answered, phases)
-	t.mu.Unlock()
-	t.saveIfDue(now)
-	return snap
+	return t.finish(now, answered, phases)
 }
 
 // mergeListing merges the listing of the account's rooms into the state,

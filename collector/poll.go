@@ -61,10 +61,8 @@ func (t *Tracker) refresh(ctx context.Context) *Snapshot {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.up = false
-		phases := []Phase{roomsPhase, {Name: "messages"}}
-		if t.members {
-			phases = append(phases, Phase{Name: "memberships"})
-		}
+		phases := t.unrunPhases()
+		phases[0] = roomsPhase
 		return t.snapshotLocked(now, false, phases)
 	}
 
@@ -76,21 +74,32 @@ func (t *Tracker) refresh(ctx context.Context) *Snapshot {
 		return t.readRoom(ctx, j, now)
 	}, t.markPending)}
 	if t.members {
-		// A failed membership read leaves the member count as it was; it
-		// does not make the room pending, which is about messages.
-		phases = append(phases, t.runPhase(ctx, "memberships", memberJobs, func(ctx context.Context, j job) error {
-			ms, err := t.src.Memberships(ctx, j.roomID)
-			if err == nil {
-				t.setMembers(j, len(ms), now)
-			}
-			return err
-		}, nil))
+		phases = append(phases, t.membersPhase(ctx, memberJobs, now))
 	}
+	return t.finish(now, true, phases)
+}
 
+// membersPhase reads the members of the rooms in jobs. A failed read
+// leaves the member count as it was; it does not make the room pending,
+// which is about messages.
+func (t *Tracker) membersPhase(ctx context.Context, jobs []job, now time.Time) Phase {
+	return t.runPhase(ctx, "memberships", jobs, func(ctx context.Context, j job) error {
+		ms, err := t.src.Memberships(ctx, j.roomID)
+		if err == nil {
+			t.setMembers(j, len(ms), now)
+		}
+		return err
+	}, nil)
+}
+
+// finish ends a refresh whose rooms were listed: up as the feeds say, the
+// senders no history holds forgotten, the snapshot taken, the state file
+// written when due.
+func (t *Tracker) finish(now time.Time, up bool, phases []Phase) *Snapshot {
 	t.mu.Lock()
-	t.up = true
+	t.up = up
 	t.pruneSendersLocked()
-	snap := t.snapshotLocked(now, true, phases)
+	snap := t.snapshotLocked(now, up, phases)
 	t.mu.Unlock()
 	t.saveIfDue(now)
 	return snap
