@@ -82,21 +82,9 @@ func (f *eventsFeed) addGap(from, to time.Time, backlog bool) {
 
 var errNoEvents = errors.New("--webex.scope=org: the Webex client cannot read events")
 
-// refreshOrg is the refresh of ScopeOrg.
-func (t *Tracker) refreshOrg(ctx context.Context) *Snapshot {
-	now := t.now()
-	start := time.Now()
-	rooms, err := t.listRooms(ctx)
-	roomsPhase := Phase{Name: "rooms", Success: err == nil, Duration: time.Since(start)}
-	if err != nil {
-		level.Error(t.logger).Log("msg", "Listing rooms failed; serving the last known values", "err", err)
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		t.up = false
-		phases := t.unrunPhases()
-		phases[0] = roomsPhase
-		return t.snapshotLocked(now, false, phases)
-	}
+// refreshOrg is the rest of a refresh of ScopeOrg, once the account's
+// rooms are listed.
+func (t *Tracker) refreshOrg(ctx context.Context, rooms []webex.Room, roomsPhase Phase, now time.Time) *Snapshot {
 	memberJobs := t.mergeListing(rooms, now)
 	eventsPhase, answered := t.readEvents(ctx, now)
 	phases := []Phase{roomsPhase, eventsPhase,

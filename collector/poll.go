@@ -49,9 +49,6 @@ type gapRead struct {
 }
 
 func (t *Tracker) refresh(ctx context.Context) *Snapshot {
-	if t.org != nil {
-		return t.refreshOrg(ctx) // the events feed (events.go)
-	}
 	now := t.now()
 	start := time.Now()
 	rooms, err := t.listRooms(ctx)
@@ -64,6 +61,9 @@ func (t *Tracker) refresh(ctx context.Context) *Snapshot {
 		phases := t.unrunPhases()
 		phases[0] = roomsPhase
 		return t.snapshotLocked(now, false, phases)
+	}
+	if t.org != nil {
+		return t.refreshOrg(ctx, rooms, roomsPhase, now) // the events feed (events.go)
 	}
 
 	msgJobs, memberJobs, unexplained := t.plan(rooms, now)
