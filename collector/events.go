@@ -106,22 +106,13 @@ func (t *Tracker) mergeListing(rooms []webex.Room, now time.Time) (memberJobs []
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cutoff := now.Add(-t.widest)
-	listed := make(map[string]bool, len(rooms))
-	excluded := map[string]string{}
-	for _, r := range rooms {
-		st := t.admitLocked(r, excluded, cutoff)
-		if st == nil {
-			continue
-		}
-		listed[r.ID] = true
+	listed := t.mergeLocked(rooms, cutoff, func(st *roomState, r webex.Room) {
 		// An event may be newer than the listing's lastActivity.
 		st.room.LastActivity = latest(r.LastActivity, st.newest)
 		if t.membersDue(st, r, now) {
 			memberJobs = append(memberJobs, job{roomID: r.ID, lastActivity: r.LastActivity})
 		}
-	}
-	t.excluded = excluded
-	t.leaveAbsentLocked(listed)
+	})
 	for id, st := range t.rooms {
 		if !listed[id] {
 			st.history = st.history.prune(cutoff.UnixMilli())

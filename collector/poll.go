@@ -137,14 +137,7 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 	defer t.mu.Unlock()
 	cutoff := now.Add(-t.widest)
 	bot := t.account != nil && t.account.IsBot()
-	listed := make(map[string]bool, len(rooms))
-	excluded := map[string]string{}
-	for _, r := range rooms {
-		st := t.admitLocked(r, excluded, cutoff)
-		if st == nil {
-			continue
-		}
-		listed[r.ID] = true
+	t.mergeLocked(rooms, cutoff, func(st *roomState, r webex.Room) {
 		// Bots cannot list a group room's messages without being mentioned:
 		// the exporter does not ask, and shows no message metrics there.
 		st.noMessages = bot && r.Type == "group"
@@ -183,9 +176,7 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 		if t.membersDue(st, r, now) {
 			memberJobs = append(memberJobs, job{roomID: r.ID, lastActivity: r.LastActivity})
 		}
-	}
-	t.excluded = excluded
-	t.leaveAbsentLocked(listed)
+	})
 	slices.SortFunc(msgJobs, func(a, b job) int {
 		if a.pending != b.pending {
 			if a.pending {
@@ -243,6 +234,26 @@ func (t *Tracker) leaveAbsentLocked(listed map[string]bool) {
 // membersDue reports whether a listed room's members should be read.
 func (t *Tracker) membersDue(st *roomState, r webex.Room, now time.Time) bool {
 	return t.members && (st.membersAt.IsZero() || !r.LastActivity.Equal(st.membersActivity) || now.Sub(st.membersAt) >= t.membersEvery)
+}
+
+// mergeLocked merges a listing into the state, as every scope does: each
+// room the filters keep is admitted (created if new) and handed to each;
+// rooms missing from this listing count an absence. It returns the rooms
+// listed and kept.
+func (t *Tracker) mergeLocked(rooms []webex.Room, cutoff time.Time, each func(st *roomState, r webex.Room)) (listed map[string]bool) {
+	listed = make(map[string]bool, len(rooms))
+	excluded := map[string]string{}
+	for _, r := range rooms {
+		st := t.admitLocked(r, excluded, cutoff)
+		if st == nil {
+			continue
+		}
+		listed[r.ID] = true
+		each(st, r)
+	}
+	t.excluded = excluded
+	t.leaveAbsentLocked(listed)
+	return listed
 }
 
 // query is the read of what g still misses.
