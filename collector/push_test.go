@@ -193,9 +193,8 @@ func TestPushRestartKeepsSecretAndHook(t *testing.T) {
 	e2 := e.restart(t, Config{StateFile: path})
 	p.srv.ResetRequests()
 	p2 := attachPush(t, e2, org)
-	// The same target: the receiver moved (a new httptest port), so point
-	// the restarted feed at the old URL's owner: the test's receiver 1 is
-	// still up and delivers to p.push; check the secret and hook instead.
+	// The restarted exporter is reached at the same URL as before (its own
+	// receiver got a new port here, so give it the old URL).
 	p2.push.url = hook.TargetURL
 	e2.clock.Add(time.Minute)
 	p2.scrape(t, 10*time.Second)

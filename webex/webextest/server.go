@@ -341,12 +341,21 @@ func (s *Server) Arrived() <-chan Request { return s.arrived }
 // have arrived since the start or the last ResetRequests, counting held
 // ones. It fails when ctx is done or the server closed.
 func (s *Server) WaitRequests(ctx context.Context, endpoint string, n int) error {
+	return s.waitFor(ctx, n, func() (int, chan struct{}) {
+		if endpoint == "" {
+			return s.total, s.changed
+		}
+		return s.counts[endpoint], s.changed
+	})
+}
+
+// waitFor blocks until count (called under s.mu; it returns the count and
+// the channel closed at its next change) reaches n, ctx is done or the
+// server closed.
+func (s *Server) waitFor(ctx context.Context, n int, count func() (int, chan struct{})) error {
 	for {
 		s.mu.Lock()
-		got, changed := s.counts[endpoint], s.changed
-		if endpoint == "" {
-			got = s.total
-		}
+		got, changed := count()
 		s.mu.Unlock()
 		if got >= n {
 			return nil

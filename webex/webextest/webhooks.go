@@ -376,21 +376,7 @@ func (s *Server) Deliveries() []Delivery {
 // (sent and answered or failed, or lost) since the server started. It fails
 // when ctx is done or the server closed.
 func (s *Server) WaitDeliveries(ctx context.Context, n int) error {
-	for {
-		s.mu.Lock()
-		got, changed := len(s.st.hooks.done), s.st.hooks.changed
-		s.mu.Unlock()
-		if got >= n {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.closed:
-			return http.ErrServerClosed
-		}
-	}
+	return s.waitFor(ctx, n, func() (int, chan struct{}) { return len(s.st.hooks.done), s.st.hooks.changed })
 }
 
 // sendDeliveries is the server's one sender: it attempts queued deliveries
