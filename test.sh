@@ -42,9 +42,12 @@ kill "$pid"; wait "$pid" || true; rm -rf "$bin"
 echo "== end to end: the exporter in --demo scraped by a real Prometheus"
 go test -tags e2e -count=1 ./e2e/
 
-echo "== fuzzing (a short, fixed time per target)"
+# A fixed count of executions per target, not a duration: with a duration
+# Go 1.26's fuzz coordinator can fail a clean run with "context deadline
+# exceeded" as the time runs out (golang/go#75804, fixed in Go 1.27).
+echo "== fuzzing (a fixed number of executions per target, 5-10 s each)"
 for pkg in ./webex/ ./collector/; do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime 10s "$pkg"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime 100000x "$pkg"
   done
 done
