@@ -32,12 +32,25 @@ go test -race -count=1 ./...
 echo "== promtool check metrics on a real scrape (--demo), plain and gzip"
 bin=$(mktemp -d)
 go build -o "$bin/webex_exporter" .
-"$bin/webex_exporter" --demo --web.listen-address=127.0.0.1:10279 2>"$bin/log" &
+# A free port: the exporter takes one (:0) and logs which.
+"$bin/webex_exporter" --demo --web.listen-address=127.0.0.1:0 2>"$bin/log" &
 pid=$!
-until curl -sf http://127.0.0.1:10279/ >/dev/null; do sleep 0.2; done
-curl -sf http://127.0.0.1:10279/metrics | promtool check metrics
-curl -sf --compressed http://127.0.0.1:10279/metrics | promtool check metrics
-kill "$pid"; wait "$pid" || true; rm -rf "$bin"
+trap 'kill "$pid" 2>/dev/null; rm -rf "$bin"' EXIT # also when a check below fails
+addr="" deadline=$((SECONDS + 30))
+while [ $SECONDS -lt $deadline ]; do
+  addr=$(sed -n 's/.*msg="Listening on".* address=\([0-9.]*:[0-9]*\).*/\1/p' "$bin/log" | head -n 1)
+  [ -n "$addr" ] && curl -sf "http://$addr/-/healthy" >/dev/null && break
+  kill -0 "$pid" 2>/dev/null || { echo "the demo exporter exited:"; cat "$bin/log"; exit 1; }
+  addr=""
+  sleep 0.2
+done
+[ -n "$addr" ] || { echo "the demo exporter did not answer within 30 s:"; cat "$bin/log"; kill "$pid"; exit 1; }
+curl -sf "http://$addr/metrics" | promtool check metrics
+curl -sf --compressed "http://$addr/metrics" | promtool check metrics
+curl -sf "http://$addr/-/ready" >/dev/null || { echo "/-/ready is not 200 after a scrape"; exit 1; }
+kill "$pid"; wait "$pid" || true; rm -rf "$bin"; trap - EXIT
+
+scripts/ci/deploy.sh # versions, NOTICE, release builds, the Helm chart, the systemd units
 
 echo "== end to end: the exporter in --demo scraped by a real Prometheus"
 go test -tags e2e -count=1 ./e2e/
@@ -48,6 +61,7 @@ go test -tags e2e -count=1 ./e2e/
 echo "== fuzzing (a fixed number of executions per target, 5-10 s each)"
 for pkg in ./webex/ ./collector/; do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+    echo "   $pkg $target"
     go test -run '^$' -fuzz "^${target}\$" -fuzztime 100000x "$pkg"
   done
 done
