@@ -46,7 +46,7 @@ build_tool() { # module version package output
   local dir
   dir=$(go mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [ -n "$dir" ] || { echo "go mod download $1@$2 failed"; exit 1; }
-  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -o "$4" "$3")
+  (cd "$dir" && CGO_ENABLED=0 go build -o "$4" "$3")
 }
 build_tool helm.sh/helm/v3 $HELM_VERSION ./cmd/helm "$tmp/helm"
 build_tool github.com/prometheus/promu $PROMU_VERSION . "$tmp/promu"
