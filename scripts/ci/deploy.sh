@@ -71,6 +71,24 @@ for platform in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 
 done
 (cd "$tmp/dist" && sha256sum */webex_exporter* >sha256sums.txt)
 
+step "the Dockerfile: its build command as written, its labels and ports"
+# The RUN line that builds, run here as docker would run it (no engine in CI).
+build_cmd=$(awk '/^RUN CGO_ENABLED=0/ { f = 1 } f { print } f && !/\\$/ { exit }' Dockerfile | sed "s#^RUN ##; s#/out/#$tmp/docker/#g")
+[ -n "$build_cmd" ] || { echo "Dockerfile: no RUN CGO_ENABLED=0 ... go build line"; exit 1; }
+env TARGETOS=linux TARGETARCH=amd64 VERSION= REVISION=0123abc BRANCH= sh -c "$build_cmd"
+"$tmp/docker/webex_exporter" --version 2>&1 | grep -q "^webex_exporter, version $version (branch: , revision: 0123abc)" || {
+  echo "the Dockerfile's binary does not say version $version, revision 0123abc:"; "$tmp/docker/webex_exporter" --version; exit 1
+}
+for want in 'FROM --platform=$BUILDPLATFORM golang:1.26' 'GOOS=$TARGETOS GOARCH=$TARGETARCH' \
+  'FROM gcr.io/distroless/static-debian12:nonroot' 'COPY LICENSE NOTICE /' 'EXPOSE 10270 10271' 'USER nonroot:nonroot' \
+  'org.opencontainers.image.source=' 'org.opencontainers.image.version=' 'org.opencontainers.image.revision=' \
+  'org.opencontainers.image.licenses="Apache-2.0"'; do
+  grep -qF -- "$want" Dockerfile || { echo "Dockerfile: no '$want'"; exit 1; }
+done
+for never in .git '**/*.token' '**/*.state'; do
+  grep -qxF -- "$never" .dockerignore || { echo ".dockerignore: no '$never'"; exit 1; }
+done
+
 step "the chart: helm lint, helm template, strict validation against the Kubernetes types"
 (cd charts/validate && go vet ./... && go mod tidy -diff && go test -count=1 ./... && go build -o "$tmp/validate" .)
 for values in "" $chart/ci/*-values.yaml; do
