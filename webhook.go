@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/webex-exporter/webex_exporter/collector"
 	"github.com/webex-exporter/webex_exporter/webex"
@@ -106,30 +103,4 @@ func deliveryHandler(push *collector.Push, logger log.Logger) http.Handler {
 			w.WriteHeader(http.StatusOK)
 		}
 	})
-}
-
-// serveWebhooks runs the delivery listener until ctx ends; its error is
-// sent on the returned channel (nil after a clean shutdown).
-func serveWebhooks(ctx context.Context, cfg *webhookConfig, push *collector.Push, logger log.Logger, slogger *slog.Logger) <-chan error {
-	mux := http.NewServeMux()
-	mux.Handle(webhookPath(cfg.url), deliveryHandler(push, logger))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
-	addrs := []string{cfg.listenAddress}
-	systemd := false
-	flags := &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &cfg.configFile}
-	done := make(chan error, 1)
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdownCtx) //nolint:errcheck // exiting anyway
-	}()
-	go func() {
-		err := web.ListenAndServe(srv, flags, slogger.With("listener", "webhook"))
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		done <- err
-	}()
-	return done
 }
