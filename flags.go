@@ -51,6 +51,7 @@ type config struct {
 type rawFlags struct {
 	windows, include, exclude   string
 	roomTypes, teamIDs, roomIDs []string
+	listenSet                   bool // --web.listen-address was given
 }
 
 // newApp declares every flag: values land in cfg and raw when it parses.
@@ -93,7 +94,7 @@ func newApp(cfg *config, raw *rawFlags, stderr io.Writer) *kingpin.Application {
 	app.Flag("state.interval", "Write the state file after a refresh at most this often.").Default("1m").DurationVar(&cfg.stateInterval)
 	app.Flag("webex.min-interval", "Start refreshes at least this far apart; a scrape in between is answered from the last one, with no API call. 0s: no minimum.").
 		Default("10s").DurationVar(&cfg.minInterval)
-	app.Flag("demo", "Serve a simulated Webex organisation in-process: no token, no network.").BoolVar(&cfg.demo)
+	app.Flag("demo", "Serve a simulated Webex organisation in-process: no token, no network. Listens on "+demoAddress+" unless --web.listen-address is given.").BoolVar(&cfg.demo)
 	app.Flag("webhook.url", "The public URL at which Webex reaches this exporter's webhook listener: set, new messages are pushed (https; http only behind a TLS-terminating proxy).").
 		PlaceHolder("URL").StringVar(&cfg.webhook.url)
 	app.Flag("webhook.listen-address", "Address of the webhook listener (deliveries arrive at --webhook.url's path).").Default(":10271").StringVar(&cfg.webhook.listenAddress)
@@ -105,6 +106,7 @@ func newApp(cfg *config, raw *rawFlags, stderr io.Writer) *kingpin.Application {
 	app.Flag("webhook.check-interval", "Check that the webhook is active (Webex disables one after failed deliveries) at least this often.").
 		Default("5m").DurationVar(&cfg.webhook.checkEvery)
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
+	app.GetFlag("web.listen-address").IsSetByUser(&raw.listenSet)
 	promslogflag.AddFlags(app, &cfg.log)
 
 	return app
@@ -116,6 +118,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	app := newApp(cfg, raw, stderr)
 	if _, err := app.Parse(args); err != nil {
 		return nil, nameFlag(app, args, err)
+	}
+	if cfg.demo && !raw.listenSet {
+		// The demo serves /debug/pprof/ with no authentication: only to
+		// this machine, unless told otherwise (in a container, say).
+		*cfg.web.WebListenAddresses = []string{demoAddress}
 	}
 	var err error
 	if cfg.windows, err = collector.ParseWindows(raw.windows); err != nil {

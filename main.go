@@ -34,6 +34,7 @@ import (
 const (
 	exporterName   = "webex_exporter"
 	defaultAddress = ":10270"
+	demoAddress    = "127.0.0.1:10270" // --demo's default: this machine only
 	tokenEnv       = "WEBEX_TOKEN"
 )
 
