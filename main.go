@@ -194,6 +194,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	})
 	exporterReg.MustRegister(collector.NewStateMetrics(tracker))
 	var push *collector.Push
+	// Refused deliveries are logged at most once a minute for each reason.
+	refusals := log.With(newRateLimitedLogger(base, refusalLogEvery, time.Now), "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
 	if cfg.webhook.url != "" {
 		secret, err := readWebhookSecret(cfg.webhook.secretFile)
 		if err != nil {
@@ -205,7 +207,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if secret == "" && cfg.stateFile == "" {
 			level.Warn(logger).Log("msg", "No --webhook.secret-file or --state.file: the webhook gets a new secret at every start")
 		}
-		push = collector.NewPush(tracker, client, collector.PushConfig{TargetURL: cfg.webhook.url, Secret: secret, CheckEvery: cfg.webhook.checkEvery})
+		push = collector.NewPush(tracker, client, collector.PushConfig{TargetURL: cfg.webhook.url, Secret: secret, CheckEvery: cfg.webhook.checkEvery, Refusals: refusals})
 		exporterReg.MustRegister(push)
 	}
 	tracker.LoadState()
@@ -231,7 +233,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	servers := []server{metrics}
 	if push != nil {
-		servers = append(servers, webhookServer(&cfg.webhook, push, logger, slogger))
+		servers = append(servers, webhookServer(&cfg.webhook, push, refusals, slogger))
 	}
 	// The servers stop at SIGTERM, or when one fails (its port taken). Those
 	// under way answer (at most 5 s), then the state is written: all within

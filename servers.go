@@ -52,9 +52,9 @@ func metricsServer(cfg *config, tracker *collector.Tracker, exporterReg promethe
 
 // webhookServer receives Webex's deliveries at --webhook.url's path on
 // --webhook.listen-address, with --webhook.config.file's TLS.
-func webhookServer(cfg *webhookConfig, push *collector.Push, logger log.Logger, slogger *slog.Logger) server {
+func webhookServer(cfg *webhookConfig, push *collector.Push, refusals log.Logger, slogger *slog.Logger) server {
 	mux := http.NewServeMux()
-	mux.Handle(webhookPath(cfg.url), deliveryHandler(push, logger))
+	mux.Handle(webhookPath(cfg.url), deliveryHandler(push, refusals))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	addrs := []string{cfg.listenAddress}
 	systemd := false

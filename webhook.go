@@ -77,8 +77,9 @@ func webhookPath(rawURL string) string {
 
 // deliveryHandler answers Webex's deliveries: 200 once a delivery is
 // recorded (or known, or of no interest), 4xx for what is refused, which
-// changes nothing.
-func deliveryHandler(push *collector.Push, logger log.Logger) http.Handler {
+// changes nothing. Refusals are logged to refusals (rate-limited: anyone
+// can send them) and counted by push.
+func deliveryHandler(push *collector.Push, refusals log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -95,7 +96,7 @@ func deliveryHandler(push *collector.Push, logger log.Logger) http.Handler {
 		case collector.PushRejectedTooLarge:
 			http.Error(w, "delivery too large", http.StatusRequestEntityTooLarge)
 		case collector.PushRejectedSignature:
-			level.Warn(logger).Log("msg", "Refused a webhook delivery with no valid signature", "remote", r.RemoteAddr)
+			level.Warn(refusals).Log("msg", "Refused a webhook delivery with no valid signature", "remote", r.RemoteAddr)
 			http.Error(w, "no valid X-Spark-Signature", http.StatusUnauthorized)
 		case collector.PushRejectedMalformed:
 			http.Error(w, "not a messages:created delivery", http.StatusBadRequest)
