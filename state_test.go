@@ -265,3 +265,29 @@ func TestSIGTERMWritesState(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownWithoutAccount: with the token refused from the start, the
+// account is never learned; at shutdown the log says the state was not
+// written and why, not "State written", and the file from before is left
+// as it was.
+func TestShutdownWithoutAccount(t *testing.T) {
+	api := fakeAPI(t, activeOrg(), webextest.WithToken("another-token"))
+	dir := t.TempDir()
+	tokenFile := writeFile(t, dir, "token", webextest.DefaultToken)
+	before := `{"version":1,"written":"2026-11-24T12:00:00Z","account":"x","widest_ms":86400000,"rooms":[]}`
+	stateFile := writeFile(t, dir, "state.json", before)
+	e := startExporter(t, "--webex.api-url="+api.URL, "--webex.token-file="+tokenFile, "--state.file="+stateFile)
+	if code, body := e.get("/metrics"); code != 200 || value(t, body, "webex_up") != 0 {
+		t.Fatalf("scrape with a refused token: %d, webex_up %v", code, value(t, body, "webex_up"))
+	}
+	if err := e.stop(); err != nil {
+		t.Fatalf("run: %v\n%s", err, e.logs)
+	}
+	logs := e.logs.String()
+	if strings.Contains(logs, "State written") || !strings.Contains(logs, "State not written: the Webex account was never learned") {
+		t.Errorf("shutdown log does not say the state was not written:\n%s", logs)
+	}
+	if b, err := os.ReadFile(stateFile); err != nil || string(b) != before {
+		t.Errorf("the state file changed: %v", err)
+	}
+}
