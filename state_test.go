@@ -291,3 +291,43 @@ func TestShutdownWithoutAccount(t *testing.T) {
 		t.Errorf("the state file changed: %v", err)
 	}
 }
+
+// TestStateFileThroughLink: --state.file given as a symbolic link (to a
+// volume) is written through it, the link stays a link, the resolved path
+// is logged at start, and the temporary files a killed write left beside
+// the target are removed at start.
+func TestStateFileThroughLink(t *testing.T) {
+	api := fakeAPI(t, activeOrg())
+	dir := t.TempDir()
+	tokenFile := writeFile(t, dir, "token", webextest.DefaultToken)
+	volume := filepath.Join(dir, "volume")
+	if err := os.Mkdir(volume, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(volume, "state.json")
+	leftover := writeFile(t, volume, ".state.json.1234567.tmp", `{"version":1,"acc`)
+	link := filepath.Join(dir, "state.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	e := startExporter(t, "--webex.api-url="+api.URL, "--webex.token-file="+tokenFile, "--state.file="+link)
+	if code, _ := e.get("/metrics"); code != 200 {
+		t.Fatalf("scrape: %d", code)
+	}
+	if err := e.stop(); err != nil {
+		t.Fatalf("run: %v\n%s", err, e.logs)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("--state.file is no longer a link (%v, %v)", fi.Mode(), err)
+	}
+	var s struct{ Rooms []json.RawMessage }
+	if b, err := os.ReadFile(target); err != nil || json.Unmarshal(b, &s) != nil || len(s.Rooms) != len(api.Rooms()) {
+		t.Errorf("the link's target holds no state of %d rooms: %v", len(api.Rooms()), err)
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("the leftover temporary file is still there: %v", err)
+	}
+	if !strings.Contains(e.logs.String(), "resolved="+target) {
+		t.Errorf("the resolved path is not logged:\n%s", e.logs)
+	}
+}

@@ -128,8 +128,11 @@ func (t *Tracker) saveRoomLocked(id string, st *roomState, senders *senderIndex)
 	r := st.room
 	sr := savedRoom{ID: id, Title: r.Title, Type: r.Type, TeamID: r.TeamID, IsLocked: r.IsLocked,
 		LastActivity: r.LastActivity, Created: r.Created,
-		Watched: st.watched, ReadActivity: st.readActivity, Newest: st.newest, NewestIDs: st.newestIDs,
-		Total: st.total, Refreshed: st.refreshed, Pending: st.pending, NoMessages: st.noMessages, Absent: st.absent,
+		Watched: st.watched, ReadActivity: st.readActivity, Newest: st.newest,
+		// Cloned: the tracker reuses the slice (st.newestIDs[:0]) while the
+		// room is encoded outside the lock.
+		NewestIDs: slices.Clone(st.newestIDs),
+		Total:     st.total, Refreshed: st.refreshed, Pending: st.pending, NoMessages: st.noMessages, Absent: st.absent,
 		Members: st.members, MembersAt: st.membersAt, MembersActivity: st.membersActivity,
 		Evented: st.evented, Undescribed: !st.described, DescribeFailed: st.describeFailed}
 	for _, g := range st.gaps {
@@ -165,7 +168,15 @@ func (t *Tracker) SaveState() error {
 	}
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
+	h, body := t.saveState()
+	return t.stateFile.Save(h, body)
+}
+
+// saveState takes what the state file's header and small sections need
+// under the lock, and returns them with the body that writes the rooms.
+func (t *Tracker) saveState() (statefile.Header, func(*statefile.Writer) error) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	now := t.now()
 	t.stateAttempt = now
 	h := statefile.Header{Written: now, Account: t.owner}
@@ -186,9 +197,8 @@ func (t *Tracker) SaveState() error {
 		events = &savedEvents{Since: f.since, Top: f.top, GapFrom: f.gapFrom, GapTo: f.gapTo, GapBacklog: f.gapBacklog}
 	}
 	ids := slices.Sorted(maps.Keys(t.rooms))
-	t.mu.Unlock()
 
-	return t.stateFile.Save(h, func(w *statefile.Writer) error {
+	return h, func(w *statefile.Writer) error {
 		if err := w.Value("widest_ms", widest); err != nil {
 			return err
 		}
@@ -232,7 +242,7 @@ func (t *Tracker) SaveState() error {
 			return err
 		}
 		return w.Value("senders", senders.ids)
-	})
+	}
 }
 
 // decodeState reads and checks a state file's content, one room at a time.

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -454,5 +456,93 @@ func TestStateNoAccount(t *testing.T) {
 	}
 	if v := collectValues(t, NewStateMetrics(tr)); v[key("webex_state_write_failures_total")] != 0 {
 		t.Errorf("failures %v; want 0", v)
+	}
+}
+
+// TestStateWriteHoldsNoSecondCopy: halfway through writing the state of
+// 10,000 rooms with 200,000 messages, the live heap holds little more than
+// before the write: one room's copy, the room ids and the senders' numbers,
+// not a copy of every room's messages (9 MiB here).
+func TestStateWriteHoldsNoSecondCopy(t *testing.T) {
+	tr := benchState(statePath(t), 10000, 20)
+	live := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := live()
+	h, body := tr.saveState()
+	probe := &probeWriter{at: 4 << 20, probe: live}
+	if err := statefile.Encode(probe, h, body); err != nil {
+		t.Fatal(err)
+	}
+	if probe.n < 2*probe.at || probe.got == 0 {
+		t.Fatalf("wrote %d bytes; the probe at %d did not run in the middle", probe.n, probe.at)
+	}
+	t.Logf("grew %.2f MiB", float64(int64(probe.got)-int64(before))/(1<<20))
+	if grew := int64(probe.got) - int64(before); grew > 2<<20 {
+		t.Errorf("the live heap grew by %.1f MiB during the write; want under 2 MiB (no second copy of the state)", float64(grew)/(1<<20))
+	}
+	runtime.KeepAlive(tr)
+}
+
+// probeWriter discards what it is given and calls probe once when at bytes
+// have gone through.
+type probeWriter struct {
+	at, n int
+	probe func() uint64
+	got   uint64
+}
+
+func (p *probeWriter) Write(b []byte) (int, error) {
+	p.n += len(b)
+	if p.got == 0 && p.n >= p.at {
+		p.got = p.probe()
+	}
+	return len(b), nil
+}
+
+// TestStateWriteWhileIngesting: a write takes the lock room by room, so
+// messages keep arriving during it (run with -race: the write reads no
+// room state outside the lock); what it wrote loads, and the next write
+// has every message.
+func TestStateWriteWhileIngesting(t *testing.T) {
+	path := statePath(t)
+	tr := benchState(path, 2000, 5)
+	ids := slices.Sorted(maps.Keys(tr.rooms))
+	done := make(chan error)
+	go func() { done <- tr.SaveState() }()
+	pushed := 0
+	for writing := true; writing; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			writing = false
+		default:
+			// Newer than the newest: each resets the room's newest ids.
+			id := ids[pushed%len(ids)]
+			tr.ingestPushed(webex.Message{ID: fmt.Sprintf("pushed-%d", pushed), RoomID: id,
+				PersonID: "p", Created: t0.Add(-time.Minute + time.Duration(pushed+1)*time.Microsecond)})
+			pushed++
+		}
+	}
+	if pushed == 0 {
+		t.Fatal("no message arrived during the write")
+	}
+	if err := tr.SaveState(); err != nil {
+		t.Fatal(err)
+	}
+	windows, _ := ParseWindows("1h,24h")
+	t2 := NewTracker(nil, Config{Windows: windows, Now: func() time.Time { return t0.Add(time.Hour) }, StateFile: path})
+	t2.LoadState()
+	t2.mu.Lock()
+	t2.adoptLocked(tr.owner)
+	t2.mu.Unlock()
+	_, _, messages, _ := t2.stateSize()
+	if want := 2000*5 + pushed; messages != want {
+		t.Errorf("%d messages after the reload; want %d (%d pushed during the write)", messages, want, pushed)
 	}
 }
