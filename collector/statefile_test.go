@@ -509,7 +509,7 @@ func (p *probeWriter) Write(b []byte) (int, error) {
 // has every message.
 func TestStateWriteWhileIngesting(t *testing.T) {
 	path := statePath(t)
-	tr := benchState(path, 2000, 5)
+	tr := benchState(path, 1000, 5)
 	ids := slices.Sorted(maps.Keys(tr.rooms))
 	done := make(chan error)
 	go func() { done <- tr.SaveState() }()
@@ -542,7 +542,7 @@ func TestStateWriteWhileIngesting(t *testing.T) {
 	t2.adoptLocked(tr.owner)
 	t2.mu.Unlock()
 	_, _, messages, _ := t2.stateSize()
-	if want := 2000*5 + pushed; messages != want {
+	if want := 1000*5 + pushed; messages != want {
 		t.Errorf("%d messages after the reload; want %d (%d pushed during the write)", messages, want, pushed)
 	}
 }
