@@ -53,12 +53,16 @@ type EventsQuery struct {
 // apiTime is how a time goes into a query.
 func apiTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// Events reads the organisation's events, newest first, all pages. It needs
-// a compliance officer's token (ComplianceScope): anyone else gets an
-// *APIError with StatusCode 403. When a page fails, the events of the pages
-// before it come back with the error: the newest ones, down to the oldest
-// returned, so a caller can resume below it.
-func (c *Client) Events(ctx context.Context, q EventsQuery) ([]Event, error) {
+// Events reads the organisation's events, newest first, and hands them to
+// apply a page at a time, as each page arrives, so a long read (a cold
+// start's day of an organisation's events) never holds more than a page.
+// apply must not keep page after it returns; an error from it ends the
+// read and is returned as it is. Events needs a compliance officer's
+// token (ComplianceScope): anyone else gets an *APIError with StatusCode
+// 403. When a page fails, the pages before it have been applied: the
+// newest events, down to the oldest applied, so a caller can resume below
+// it.
+func (c *Client) Events(ctx context.Context, q EventsQuery, apply func(page []Event) error) error {
 	size := q.PageSize
 	if size <= 0 || size > 1000 {
 		size = 1000
@@ -75,9 +79,11 @@ func (c *Client) Events(ctx context.Context, q EventsQuery) ([]Event, error) {
 	if !q.To.IsZero() && q.To.Before(time.Now()) {
 		v.Set("to", apiTime(q.To))
 	}
-	var out []Event
+	var page []Event
+	var applyErr error
 	d := c.itemDecoder("events")
 	err := list(ctx, c, c.endpoint("events", v), func(items []json.RawMessage) (bool, error) {
+		page = page[:0]
 		for _, raw := range items {
 			e, err := decodeEvent(raw)
 			if err != nil {
@@ -88,11 +94,18 @@ func (c *Client) Events(ctx context.Context, q EventsQuery) ([]Event, error) {
 			if (q.Resource != "" && e.Resource != q.Resource) || (q.Type != "" && e.Type != q.Type) {
 				continue
 			}
-			out = append(out, e)
+			page = append(page, e)
 		}
-		return true, nil
+		if len(page) == 0 {
+			return true, nil
+		}
+		applyErr = apply(page)
+		return applyErr == nil, nil
 	})
-	return out, err
+	if applyErr != nil {
+		return applyErr
+	}
+	return err
 }
 
 // messageDataJSON is a message in an event's or a delivery's data.
