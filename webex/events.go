@@ -44,8 +44,9 @@ type EventsQuery struct {
 	Type     string    // "created", ...; "" for all
 	ActorID  string    // only events of this person
 	From     time.Time // oldest wanted (inclusive); zero: as far back as Webex keeps (90 days)
-	// To is the end (exclusive); zero, or a time not in the past (Webex
-	// refuses a future one), for up to the present.
+	// To is the end (exclusive); zero for up to the present. Webex
+	// refuses a future one: a To not before the server's clock (its last
+	// Date) is not sent, and the events from To on are dropped.
 	To       time.Time
 	PageSize int // 1..1000; default 1000 (fewest calls)
 }
@@ -76,7 +77,11 @@ func (c *Client) Events(ctx context.Context, q EventsQuery, apply func(page []Ev
 	if !q.From.IsZero() {
 		v.Set("from", apiTime(q.From))
 	}
-	if !q.To.IsZero() && q.To.Before(time.Now()) {
+	// Webex refuses a to in the future by its own clock, which may be
+	// behind the local one: a to not before the server's time is left
+	// out (up to the present), and the events from q.To on are dropped
+	// here.
+	if !q.To.IsZero() && q.To.Before(c.serverNow()) {
 		v.Set("to", apiTime(q.To))
 	}
 	var page []Event
@@ -91,7 +96,8 @@ func (c *Client) Events(ctx context.Context, q EventsQuery, apply func(page []Ev
 				d.report(BadItem{Skipped: true, Reason: err.Error()})
 				continue
 			}
-			if (q.Resource != "" && e.Resource != q.Resource) || (q.Type != "" && e.Type != q.Type) {
+			if (q.Resource != "" && e.Resource != q.Resource) || (q.Type != "" && e.Type != q.Type) ||
+				(!q.To.IsZero() && !e.Created.Before(q.To)) {
 				continue
 			}
 			page = append(page, e)

@@ -2,6 +2,7 @@ package webex_test
 
 import (
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -270,4 +271,42 @@ func wantEvents(org *webextest.Org, from time.Time) []webextest.Message {
 		}
 	}
 	return want
+}
+
+// TestEventsToBoundedByTheServersClock: where the local clock runs ahead of
+// the server's (its Date header), a To that is past locally but future for
+// Webex, which refuses it, is not sent; the events from To on are dropped
+// (issue 18, item 5).
+func TestEventsToBoundedByTheServersClock(t *testing.T) {
+	srv, org := orgServer(t, 1, 0, webextest.WithComplianceOfficer())
+	c := newClient(t, srv, nil)
+	webex.SetClock(c, func() time.Time { return time.Now().Add(time.Minute) }) // a minute ahead
+	if _, err := c.Me(ctx(t)); err != nil {                                    // an answer, and its Date
+		t.Fatal(err)
+	}
+	room := org.Rooms[0].ID
+	m := srv.PostMessage(room, "", time.Now().Add(-time.Minute))
+	srv.PostMessage(room, "", time.Now().Add(40*time.Second)) // by Webex's clock, not yet
+	for _, tc := range []struct {
+		name   string
+		to     time.Time
+		want   int
+		sentTo bool
+	}{
+		{"past locally, future for Webex", time.Now().Add(20 * time.Second), 1, false},
+		{"past for both", m.Created.Add(time.Millisecond), 1, true},
+		{"past for both, at the message (exclusive)", m.Created, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.ResetRequests()
+			got, err := allEvents(t, c, webex.EventsQuery{Resource: "messages", From: m.Created, To: tc.to})
+			if err != nil || len(got) != tc.want {
+				t.Fatalf("%d events, %v; want %d", len(got), err, tc.want)
+			}
+			log := srv.RequestLog()
+			if q, _ := url.ParseQuery(log[len(log)-1].RawQuery); q.Has("to") != tc.sentTo {
+				t.Errorf("query %s: want to sent %v", log[len(log)-1].RawQuery, tc.sentTo)
+			}
+		})
+	}
 }
