@@ -1,7 +1,10 @@
 package webex_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/webex-exporter/webex_exporter/webex"
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
@@ -84,5 +87,91 @@ func TestOddMembershipsDoNotFailTheRead(t *testing.T) {
 				t.Errorf("reported %+v; want one report of %s (skipped %v)", bad, tc.field, tc.skipped)
 			}
 		})
+	}
+}
+
+// TestMalformedLinkNamesTheHeader: a malformed Link header still fails the
+// listing (a listing cut short would show rooms as gone), and the error
+// says which value was refused, with the answer's trackingId, never the
+// token (issue 18, item 6).
+func TestMalformedLinkNamesTheHeader(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 5, Rooms: 8, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	const link = `https://webexapis.com/v1/rooms?cursor=abc; rel="next"`
+	srv.InjectFault(webextest.Fault{Endpoint: "rooms", Link: link, Times: 1})
+	rooms, err := newClient(t, srv, nil).Rooms(ctx(t), webex.RoomsQuery{PageSize: 3})
+	var pe *webex.PagingError
+	if !errors.As(err, &pe) || rooms != nil {
+		t.Fatalf("%d rooms, err = %v; want a *PagingError", len(rooms), err)
+	}
+	if pe.Header != link || !strings.HasPrefix(pe.TrackingID, "ROUTER_") {
+		t.Errorf("refused header %q, trackingId %q; want %q and the answer's", pe.Header, pe.TrackingID, link)
+	}
+	if msg := err.Error(); !strings.Contains(msg, `"`+strings.ReplaceAll(link, `"`, `\"`)+`"`) || !strings.Contains(msg, pe.TrackingID) ||
+		strings.Contains(msg, webextest.DefaultToken) {
+		t.Errorf("error %q: want the header quoted and the trackingId, never the token", msg)
+	}
+
+	long := "<" + strings.Repeat("x", 5000)
+	srv.InjectFault(webextest.Fault{Endpoint: "rooms", Link: long, Times: 1})
+	_, err = newClient(t, srv, nil).Rooms(ctx(t), webex.RoomsQuery{PageSize: 3})
+	if !errors.As(err, &pe) || len(pe.Header) > 300 || len(err.Error()) > 500 {
+		t.Errorf("a 5000-byte header gives a %d-byte error: %v", len(err.Error()), err)
+	}
+}
+
+// TestDeletedCursorMessage: when the message a beforeMessage cursor names
+// was deleted, Webex answers 404 to that page. Messages says so with a
+// *CursorError (errors.As; still a 404 for IsNotFound) naming the cursor
+// and the time to continue from with MessagesQuery.Before, beside the
+// messages read until then; continued so, the read gets every message
+// left, the last one read again (issue 18, item 2).
+func TestDeletedCursorMessage(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 2, Rooms: 1, Now: t0})
+	srv := webextest.NewServer(org)
+	defer srv.Close()
+	room := srv.Rooms()[0]
+	var posted []webextest.Message // oldest first
+	for i := range 10 {
+		posted = append(posted, srv.PostMessage(room.ID, org.People[i%3].ID, t0.Add(time.Duration(i)*time.Minute)))
+	}
+	c := newClient(t, srv, nil)
+	q := webex.MessagesQuery{RoomID: room.ID, Since: t0, PageSize: 4}
+
+	// The second page's cursor (the first page's last message, posted[6])
+	// is refused, as when that message is deleted between the pages.
+	srv.InjectFault(webextest.Fault{Endpoint: "messages", Param: "beforeMessage", Status: 404, Times: 1})
+	got, err := c.Messages(ctx(t), q)
+	var ce *webex.CursorError
+	if !errors.As(err, &ce) || !webex.IsNotFound(err) || len(got) != 4 || got[3].ID != posted[6].ID ||
+		ce.BeforeMessage != posted[6].ID || !ce.Before.Equal(posted[6].Created.Add(time.Millisecond)) || ce.TrackingID == "" {
+		t.Fatalf("%d messages, err = %#v; want 4, then a *CursorError naming %s, to go on before %v", len(got), err, posted[6].ID, posted[6].Created.Add(time.Millisecond))
+	}
+	q.Before = ce.Before
+	rest, err := c.Messages(ctx(t), q)
+	if err != nil || len(rest) != 7 || rest[0].ID != posted[6].ID || rest[6].ID != posted[0].ID {
+		t.Fatalf("continued: %d messages, %v; want posted[6] again, then the 6 older", len(rest), err)
+	}
+
+	// A cursor of the caller's own naming a deleted message: no message
+	// read, so no time to go on from; the caller knows its cursor's.
+	if !srv.DeleteMessage(room.ID, posted[6].ID) {
+		t.Fatal("not deleted")
+	}
+	q.Before, q.BeforeMessage = time.Time{}, posted[6].ID
+	got, err = c.Messages(ctx(t), q)
+	if !errors.As(err, &ce) || len(got) != 0 || ce.BeforeMessage != posted[6].ID || !ce.Before.IsZero() || !webex.IsNotFound(err) {
+		t.Fatalf("%d messages, err = %v; want a *CursorError naming %s, no time of its own, still a 404", len(got), err, posted[6].ID)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "beforeMessage") || !strings.Contains(msg, "404") {
+		t.Errorf("error %q", msg)
+	}
+
+	// A room gone is no cursor's fault.
+	srv.RemoveRoom(room.ID)
+	q.BeforeMessage = ""
+	if _, err := c.Messages(ctx(t), q); !webex.IsNotFound(err) || errors.As(err, &ce) {
+		t.Errorf("room gone: err = %v; want a plain 404", err)
 	}
 }
