@@ -211,8 +211,8 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 // within ctx's deadline, re-reading the token once after a 401, and calling
 // once more after a transient failure. A GET answered 504 is asked again
 // at once with a smaller max instead, while its max can shrink (see
-// pageSizeHold). Every attempt is reported to Observe. A POST is sent once: it is not idempotent, so no answer makes it
-// safe to repeat.
+// pageSizeHold). Every attempt is reported to Observe. A POST is sent
+// once: it is not idempotent, so no answer makes it safe to repeat.
 func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte) (*response, error) {
 	if !c.sameOrigin(u) {
 		return nil, &PagingError{Endpoint: endpointOf(u.Path, c.base.Path), Reason: "foreign host", URL: origin(u)}
