@@ -34,6 +34,7 @@ func metricsServer(cfg *config, tracker *collector.Tracker, exporterReg promethe
 	mux := http.NewServeMux()
 	mux.Handle(cfg.telemetryPath, limitRequests(cfg.maxRequests, metricsHandler(cfg, tracker, exporterReg, logger)))
 	handleProfiles(mux) // the landing page links them
+	handleProbes(mux, tracker.Ready)
 	if cfg.telemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "Webex Exporter",
