@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -31,7 +30,6 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
-	slgokit "github.com/tjhop/slog-gokit"
 
 	"github.com/webex-exporter/webex_exporter/collector"
 	"github.com/webex-exporter/webex_exporter/webex"
@@ -397,7 +395,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
-	slogger := slog.New(slgokit.NewGoKitHandler(base, cfg.log.Level))
+	slogger := newSlogger(base, cfg.log.Level)
 	mux := http.NewServeMux()
 	mux.Handle(cfg.telemetryPath, limitRequests(cfg.maxRequests, metricsHandler(cfg, tracker, exporterReg, logger)))
 	handleProfiles(mux) // the landing page links them
