@@ -104,7 +104,7 @@
           '10m',
           'warning',
           'The Webex token of webex_exporter expires within 3 days.',
-          'The token webex_exporter at {{ $labels.instance }} uses {{ if le $value 0.0 }}has expired{{ else }}expires in {{ $value | humanizeDuration }}{{ end }}. Once it has, webex_up drops to 0 and no room is watched. Re-authorise the integration (or issue a new token) and update the exporter\'s token file.',
+          "The token webex_exporter at {{ $labels.instance }} uses {{ if le $value 0.0 }}has expired{{ else }}expires in {{ $value | humanizeDuration }}{{ end }}. Once it has, webex_up drops to 0 and no room is watched. Re-authorise the integration (or issue a new token) and update the exporter's token file.",
         ) {
           comments:: optional('webex_token_expiry_timestamp_seconds', 'with an OAuth integration (--webex.oauth.*): other tokens have no known expiry'),
         },
@@ -115,7 +115,7 @@
           '15m',
           'warning',
           'A webex_exporter collector keeps failing.',
-          'For 15 minutes the {{ $labels.collector }} part of every scrape of webex_exporter at {{ $labels.instance }} has failed, although the rooms could be listed. Some rooms could not be read (throttling, timeouts, server errors, rooms the account can no longer read); their metrics keep their last known values. See webex_api_requests_total by endpoint and code, and the exporter\'s log.',
+          "For 15 minutes the {{ $labels.collector }} part of every scrape of webex_exporter at {{ $labels.instance }} has failed, although the rooms could be listed. Some rooms could not be read (throttling, timeouts, server errors, rooms the account can no longer read); their metrics keep their last known values. See webex_api_requests_total by endpoint and code, and the exporter's log.",
         ) {
           comments:: [
             'The rooms collector failing means webex_up == 0: that is',
@@ -138,7 +138,7 @@
           '15m',
           'warning',
           'webex_exporter cannot write its state file.',
-          'For 15 minutes webex_exporter at {{ $labels.instance }} has failed to write its state file (--state.file). It keeps working, but a restart now starts cold: every active room is read again and the message counters reset. Check the file system and permissions, and the exporter\'s log.',
+          "For 15 minutes webex_exporter at {{ $labels.instance }} has failed to write its state file (--state.file). It keeps working, but a restart now starts cold: every active room is read again and the message counters reset. Check the file system and permissions, and the exporter's log.",
         ) {
           comments:: optional('webex_state_write_failures_total', 'with --state.file'),
         },
@@ -157,15 +157,15 @@
           '15m',
           'warning',
           'Pushed Webex messages are not arriving at webex_exporter.',
-          'For 15 minutes webex_exporter at {{ $labels.instance }} has had its webhook off, or received no delivery for an hour while messages kept arriving. Polling keeps the values true, but each room that moves costs an API call again and counts lag by a scrape. Check that Webex can reach --webhook.url (ingress, TLS, proxy), webex_push_deliveries_total by result, and the exporter\'s log.',
+          "For 15 minutes webex_exporter at {{ $labels.instance }} has had its webhook off, or received no delivery for an hour while messages kept arriving. Polling keeps the values true, but each room that moves costs an API call again and counts lag by a scrape. Check that Webex can reach --webhook.url (ingress, TLS, proxy), webex_push_deliveries_total by result, and the exporter's log.",
         ) {
           comments:: [
-            'With --webhook.url: the webhook is off (not set up, or disabled and not',
-            'enabled again), or silent: messages keep arriving (polling counts them)',
-            'but no delivery has come for an hour. Polling keeps the values true, but',
-            'every room that moves costs a call again, and counts lag by a scrape.',
-          ] + optional('webex_push_enabled', 'with --webhook.url')
-          + optional('webex_push_deliveries_total', 'with --webhook.url'),
+                       'With --webhook.url: the webhook is off (not set up, or disabled and not',
+                       'enabled again), or silent: messages keep arriving (polling counts them)',
+                       'but no delivery has come for an hour. Polling keeps the values true, but',
+                       'every room that moves costs a call again, and counts lag by a scrape.',
+                     ] + optional('webex_push_enabled', 'with --webhook.url')
+                     + optional('webex_push_deliveries_total', 'with --webhook.url'),
         },
       ],
     }],

@@ -3,8 +3,8 @@
 // its pint disable comments, becomes YAML comments above it, outside expr).
 //
 //   jsonnet -S -J webex-mixin webex-mixin/rules.jsonnet > examples/prometheus/rules.yml
-local mixin = import 'mixin.libsonnet';
 local text = import 'lib/text.libsonnet';
+local mixin = import 'mixin.libsonnet';
 
 local width = 96;
 

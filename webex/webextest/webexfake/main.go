@@ -29,6 +29,7 @@ func main() {
 	maxMsgs := flag.Int("max-messages", 79, "an active room has 1 to max-messages messages in the last 24h")
 	every := flag.Duration("post-every", time.Second, "post a message this often (0: never)")
 	latency := flag.Duration("latency", 0, "added to every API call")
+	quiet := flag.Int("quiet-rooms", 0, `group rooms titled "Quiet ..." that never get a message`)
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", *addr)
@@ -37,7 +38,7 @@ func main() {
 		os.Exit(1)
 	}
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 1, Rooms: *rooms, Now: time.Now(), History: 24 * time.Hour,
-		ActiveFraction: *active, MaxMessagesPerRoom: *maxMsgs})
+		ActiveFraction: *active, MaxMessagesPerRoom: *maxMsgs, QuietRooms: *quiet})
 	srv := webextest.NewServer(org, webextest.WithListener(ln), webextest.WithLatency(*latency))
 	defer srv.Close()
 	messages := 0
