@@ -16,9 +16,9 @@ local indentLines(lines, ind) = std.join('\n', [if l == '' then '' else ind + l 
 local plain(s) =
   local letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
   local chars = std.stringChars(s);
-  s != '' && std.all([std.member(letters + '0123456789_:.-', ch) for ch in chars])
+  s != '' && std.all([std.member(letters + '0123456789_:.-/#', ch) for ch in chars])
   && std.any([std.member(letters, ch) for ch in chars])  // not a number
-  && !std.member('-:.', chars[0]) && !std.endsWith(s, ':')
+  && !std.member('-:.#', chars[0]) && !std.endsWith(s, ':')
   && !std.member(['true', 'false', 'yes', 'no', 'on', 'off', 'null', 'y', 'n'], std.asciiLower(s));
 
 // A string value at indentation ind: a literal block when it has lines, a
@@ -27,7 +27,7 @@ local str(s, ind) =
   if std.length(std.findSubstr('\n', s)) > 0 then
     local body = if std.endsWith(s, '\n') then std.substr(s, 0, std.length(s) - 1) else s;
     (if std.endsWith(s, '\n') then '|' else '|-') + '\n' + indentLines(std.split(body, '\n'), ind)
-  else if std.length(s) > width then
+  else if std.length(s) > width && std.length(std.findSubstr(' ', s)) > 0 then
     assert std.length(std.findSubstr('  ', s)) == 0 : 'a folded string must not hold two spaces in a row: ' + s;
     '>-\n' + indentLines(wrap(s), ind)
   else if plain(s) then s
