@@ -31,16 +31,22 @@ local str(s, ind) =
     assert std.length(std.findSubstr('  ', s)) == 0 : 'a folded string must not hold two spaces in a row: ' + s;
     '>-\n' + indentLines(wrap(s), ind)
   else if plain(s) then s
+  else if std.length(std.findSubstr("'", s)) == 0 then "'" + s + "'"
   else std.escapeStringJson(s);
 
 local order = ['record', 'alert', 'expr', 'for', 'labels', 'annotations'];
+
+// Annotations in the order one reads them, then any other key.
+local keyOrder(o) =
+  local first = [k for k in ['summary', 'description', 'runbook_url'] if std.objectHas(o, k)];
+  first + std.setDiff(std.objectFields(o), std.set(first));
 
 // One rule as a list item at indentation ind.
 local rule(r, ind) =
   local comments = [ind + '# ' + l for l in std.get(r, 'comments', [], inc_hidden=true)];
   local fields = [
     if std.isObject(r[k]) then
-      k + ':\n' + std.join('\n', [ind + '    ' + kk + ': ' + str(r[k][kk], ind + '      ') for kk in std.objectFields(r[k])])
+      k + ':\n' + std.join('\n', [ind + '    ' + kk + ': ' + str(r[k][kk], ind + '      ') for kk in keyOrder(r[k])])
     else k + ': ' + str(r[k], ind + '    ')
     for k in order
     if std.objectHas(r, k)
