@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"strings"
@@ -25,12 +23,10 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
-	slgokit "github.com/tjhop/slog-gokit"
 
 	"github.com/webex-exporter/webex_exporter/collector"
 	"github.com/webex-exporter/webex_exporter/collector/statefile"
 	"github.com/webex-exporter/webex_exporter/webex"
-	"github.com/webex-exporter/webex_exporter/webex/webextest"
 )
 
 const (
@@ -121,24 +117,6 @@ func warnIfShared(logger log.Logger, paths ...string) {
 	}
 }
 
-// startDemo serves a simulated organisation whose rooms keep receiving
-// messages, and points cfg at it: the demo runs the same client and
-// collector code as production.
-func startDemo(ctx context.Context, cfg *config) (webex.TokenSource, func()) {
-	oc := webextest.OrgConfig{Seed: 1, Rooms: 300, Now: time.Now(), QuietRooms: 6}
-	var opts []webextest.Option
-	if cfg.scope == string(collector.ScopeOrg) {
-		// The account is a compliance officer in an organisation of more rooms.
-		oc.OtherRooms = 3000
-		opts = append(opts, webextest.WithComplianceOfficer())
-	}
-	srv := webextest.NewServer(webextest.GenerateOrg(oc), opts...)
-	cfg.apiURL = srv.URL
-	simCtx, cancel := context.WithCancel(ctx)
-	go srv.Simulate(simCtx, time.Second, rand.New(rand.NewPCG(1, 2)))
-	return webex.StaticToken(webextest.DefaultToken), func() { cancel(); srv.Close() }
-}
-
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -156,13 +134,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	)
 	api := collector.NewAPIRequests(exporterReg)
 
-	var tokens webex.TokenSource
+	var demo *demoOrg
 	if cfg.demo {
-		var stopDemo func()
-		tokens, stopDemo = startDemo(ctx, cfg)
-		defer stopDemo()
-		level.Info(logger).Log("msg", "Demo mode: serving a simulated Webex organisation", "api_url", cfg.apiURL)
-	} else if tokens, err = tokenSource(cfg, logger, api.Observe); err != nil {
+		if demo, err = startDemo(ctx, cfg); err != nil {
+			return err
+		}
+		defer demo.stop()
+		level.Info(logger).Log("msg", "Demo mode: serving a simulated Webex organisation", "api_url", cfg.apiURL, "state_file", cfg.stateFile)
+	}
+	tokens, err := tokenSource(cfg, logger, api.Observe)
+	if err != nil {
 		return err
 	}
 	var tokenExpiry func() time.Time
@@ -211,6 +192,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		push = collector.NewPush(tracker, client, collector.PushConfig{TargetURL: cfg.webhook.url, Secret: secret, CheckEvery: cfg.webhook.checkEvery, Refusals: refusals})
 		exporterReg.MustRegister(push)
+		demo.receive(deliveryHandler(push, refusals))
 	}
 	tracker.LoadState()
 
@@ -228,7 +210,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
-	slogger := slog.New(slgokit.NewGoKitHandler(base, cfg.log.Level))
+	slogger := newSlogger(base, cfg.log.Level)
 	metrics, err := metricsServer(cfg, tracker, exporterReg, logger, slogger)
 	if err != nil {
 		return err
