@@ -233,7 +233,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	servers := []server{metrics}
 	if push != nil {
-		servers = append(servers, webhookServer(&cfg.webhook, push, refusals, slogger))
+		servers = append(servers, webhookServer(&cfg.webhook, webhookLimits(), deliveryHandler(push, refusals), slogger))
 	}
 	// The servers stop at SIGTERM, or when one fails (its port taken). Those
 	// under way answer (at most 5 s), then the state is written: all within

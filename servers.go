@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/webex-exporter/webex_exporter/collector"
@@ -26,6 +28,25 @@ type server struct {
 	srv   *http.Server
 	flags *web.FlagConfig
 	log   *slog.Logger
+	// listen, when set, opens the server's one listener; else
+	// exporter-toolkit listens where flags say.
+	listen func() (net.Listener, error)
+}
+
+// listenerLimits bound what clients can hold of a listener.
+type listenerLimits struct {
+	readTimeout  time.Duration // to read a whole request: headers and body
+	writeTimeout time.Duration // from the end of the headers to the end of the answer
+	idleTimeout  time.Duration // between requests on a kept-alive connection
+	maxConns     int           // open connections; more wait in the kernel's backlog
+}
+
+// webhookLimits are the webhook listener's: it faces the internet. A
+// delivery (at most 64 KiB, webex.MaxDeliveryBytes) is read whole within
+// 5 s, and a flood of stalled deliveries holds at most 256 connections,
+// whatever the process's file limit.
+func webhookLimits() listenerLimits {
+	return listenerLimits{readTimeout: 5 * time.Second, writeTimeout: 10 * time.Second, idleTimeout: 30 * time.Second, maxConns: 256}
 }
 
 // metricsServer serves the metrics path, the landing page and the profiles
@@ -50,16 +71,28 @@ func metricsServer(cfg *config, tracker *collector.Tracker, exporterReg promethe
 	return server{srv: srv, flags: cfg.web, log: slogger}, nil
 }
 
-// webhookServer receives Webex's deliveries at --webhook.url's path on
-// --webhook.listen-address, with --webhook.config.file's TLS.
-func webhookServer(cfg *webhookConfig, push *collector.Push, refusals log.Logger, slogger *slog.Logger) server {
+// webhookServer receives Webex's deliveries (h) at --webhook.url's path on
+// --webhook.listen-address, with --webhook.config.file's TLS, within limits.
+func webhookServer(cfg *webhookConfig, limits listenerLimits, h http.Handler, slogger *slog.Logger) server {
 	mux := http.NewServeMux()
-	mux.Handle(webhookPath(cfg.url), deliveryHandler(push, refusals))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
-	addrs := []string{cfg.listenAddress}
-	systemd := false
-	flags := &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &cfg.configFile}
-	return server{name: "webhook", srv: srv, flags: flags, log: slogger.With("listener", "webhook")}
+	mux.Handle(webhookPath(cfg.url), h)
+	srv := &http.Server{
+		Handler:        mux,
+		ReadTimeout:    limits.readTimeout,
+		WriteTimeout:   limits.writeTimeout,
+		IdleTimeout:    limits.idleTimeout,
+		MaxHeaderBytes: 64 << 10,
+	}
+	listen := func() (net.Listener, error) {
+		l, err := net.Listen("tcp", cfg.listenAddress)
+		if err != nil {
+			return nil, err
+		}
+		return netutil.LimitListener(l, limits.maxConns), nil
+	}
+	// Serve reads only the web configuration's file from flags.
+	flags := &web.FlagConfig{WebConfigFile: &cfg.configFile}
+	return server{name: "webhook", srv: srv, flags: flags, log: slogger.With("listener", "webhook"), listen: listen}
 }
 
 // serve runs the servers until ctx ends or one of them fails (its port
@@ -69,7 +102,15 @@ func serve(ctx context.Context, servers ...server) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for _, s := range servers {
 		g.Go(func() error {
-			err := web.ListenAndServe(s.srv, s.flags, s.log)
+			var err error
+			if s.listen == nil {
+				err = web.ListenAndServe(s.srv, s.flags, s.log)
+			} else {
+				var l net.Listener
+				if l, err = s.listen(); err == nil {
+					err = web.Serve(l, s.srv, s.flags, s.log) // closes l
+				}
+			}
 			switch {
 			case errors.Is(err, http.ErrServerClosed):
 				return nil

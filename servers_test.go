@@ -1,11 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
 )
@@ -48,4 +59,184 @@ func TestTakenPortStopsRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signalWriter sends on ch for each write that contains s.
+type signalWriter struct {
+	w  io.Writer
+	s  string
+	ch chan struct{}
+}
+
+func (w signalWriter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.s) {
+		w.ch <- struct{}{}
+	}
+	return w.w.Write(p)
+}
+
+// countingListener counts the connections it hands out that are not
+// closed yet, and the process's open files at each accept.
+type countingListener struct {
+	net.Listener
+	fds func() int
+
+	mu                    sync.Mutex
+	open, maxOpen, maxFDs int
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.open++
+	l.maxOpen = max(l.maxOpen, l.open)
+	l.maxFDs = max(l.maxFDs, l.fds())
+	return &countedConn{Conn: c, l: l}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	l    *countingListener
+	once sync.Once
+}
+
+// Close counts the connection closed before it frees its slot.
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		c.l.open--
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// openFDs is the number of files the test process has open.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds)
+}
+
+// TestWebhookListenerBoundsStalledDeliveries: a flood of connections that
+// stall (a delivery's headers and one byte of its body, or half a header
+// line) holds at most maxConns of the webhook listener at once, each for
+// at most its read timeout, while the metrics port answers; a kept-alive
+// connection is closed after the idle timeout. Real sockets on 127.0.0.1.
+func TestWebhookListenerBoundsStalledDeliveries(t *testing.T) {
+	const flood = 256
+	limits := listenerLimits{readTimeout: 500 * time.Millisecond, writeTimeout: time.Second, idleTimeout: 500 * time.Millisecond, maxConns: 64}
+	hookAddr, metricsAddr := freeAddr(t), freeAddr(t)
+	cfg := &webhookConfig{url: "http://" + hookAddr + "/hook", listenAddress: hookAddr}
+	logs := newLogSink()
+	listening := make(chan struct{}, 2)
+	slogger := slog.New(slog.NewTextHandler(signalWriter{logs, "Listening on", listening}, nil))
+	// The real handler; push is never reached: the stalled deliveries fail
+	// reading the body, and a GET is answered 405.
+	hook := webhookServer(cfg, limits, deliveryHandler(nil, log.NewNopLogger()), slogger)
+
+	counted := &countingListener{fds: func() int { return openFDs(t) }}
+	listen := hook.listen
+	hook.listen = func() (net.Listener, error) {
+		l, err := listen()
+		counted.Listener = l
+		return counted, err
+	}
+	baseFDs := openFDs(t)
+	addrs, systemd, noConfig := []string{metricsAddr}, false, ""
+	metrics := server{
+		srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "up\n") }),
+			ReadHeaderTimeout: time.Second},
+		flags: &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &noConfig},
+		log:   slogger,
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, metrics, hook) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	// Both listen once exporter-toolkit says so.
+	for range 2 {
+		select {
+		case <-listening:
+		case err := <-served:
+			t.Fatalf("serve returned %v before listening\n%s", err, logs)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the listeners did not start\n%s", logs)
+		}
+	}
+
+	// A kept-alive connection: one request, then idle.
+	idle, err := net.Dial("tcp", hookAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	fmt.Fprintf(idle, "GET /hook HTTP/1.1\r\nHost: x\r\n\r\n")
+	res, err := http.ReadResponse(bufio.NewReader(idle), nil)
+	if err != nil || res.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET on a kept-alive connection: %v %v", res, err)
+	}
+	idleSince := time.Now()
+
+	start := time.Now()
+	conns := make([]net.Conn, flood)
+	for i := range conns {
+		c, err := net.Dial("tcp", hookAddr)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		defer c.Close()
+		if i%2 == 0 {
+			fmt.Fprintf(c, "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\nX-Spark-Signature: ab\r\n\r\n{")
+		} else {
+			fmt.Fprintf(c, "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Le")
+		}
+		conns[i] = c
+	}
+	// The metrics port answers during the flood.
+	if code, body := httpGet(t, client, "http://"+metricsAddr+"/metrics"); code != http.StatusOK || body != "up\n" {
+		t.Errorf("metrics port during the flood: %d %q", code, body)
+	}
+	// Every stalled connection is closed by the listener: the reads end
+	// (EOF, or a reset) well before their own deadline.
+	for i, c := range conns {
+		c.SetReadDeadline(start.Add(15 * time.Second))
+		_, err := io.Copy(io.Discard, c)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("stalled connection %d still open after %s", i, time.Since(start))
+		}
+	}
+	took := time.Since(start)
+	// 256 connections, 64 at a time, each closed after 0.5 s: 2 s.
+	if rounds := time.Duration((flood + limits.maxConns - 1) / limits.maxConns); took > 3*rounds*limits.readTimeout {
+		t.Errorf("the flood took %s to be closed, want about %s", took, rounds*limits.readTimeout)
+	}
+	idle.SetReadDeadline(idleSince.Add(10 * time.Second))
+	if n, err := idle.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the kept-alive connection was not closed when idle: %d, %v", n, err)
+	}
+	counted.mu.Lock()
+	defer counted.mu.Unlock()
+	if counted.maxOpen > limits.maxConns {
+		t.Errorf("%d connections open at once; the limit is %d", counted.maxOpen, limits.maxConns)
+	}
+	// The test's own ends of the connections (flood + 1), the listener's
+	// (at most the limit) and a few more.
+	if want := baseFDs + flood + 1 + limits.maxConns + 16; counted.maxFDs > want {
+		t.Errorf("%d files open at the peak (%d before); want at most %d", counted.maxFDs, baseFDs, want)
+	}
+	t.Logf("flood of %d closed in %s; at most %d connections and %d files open (%d before)", flood, took, counted.maxOpen, counted.maxFDs, baseFDs)
 }
