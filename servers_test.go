@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -239,4 +240,93 @@ func TestWebhookListenerBoundsStalledDeliveries(t *testing.T) {
 		t.Errorf("%d files open at the peak (%d before); want at most %d", counted.maxFDs, baseFDs, want)
 	}
 	t.Logf("flood of %d closed in %s; at most %d connections and %d files open (%d before)", flood, took, counted.maxOpen, counted.maxFDs, baseFDs)
+}
+
+// TestSlowReadersFreeTheirSlots: clients that ask for the plain text and
+// never read it hold a --web.max-requests slot no longer than their
+// scrape's deadline plus writeMargin; then a scrape gets 200 again. Real
+// sockets on 127.0.0.1.
+func TestSlowReadersFreeTheirSlots(t *testing.T) {
+	const slots = 4
+	// Many rooms, so that the answer (7 MB) fills the sockets' buffers (up to 4 MB of send buffer).
+	api := fakeAPI(t, webextest.GenerateOrg(webextest.OrgConfig{Seed: 3, Rooms: 5000, ActiveFraction: -1}))
+	tokenFile := writeFile(t, t.TempDir(), "token", webextest.DefaultToken)
+	e := startExporter(t, "--webex.api-url="+api.URL, "--webex.token-file="+tokenFile,
+		fmt.Sprintf("--web.max-requests=%d", slots), "--webex.min-interval=1h")
+	code, body := e.get("/metrics") // the one refresh: later scrapes are answered from it
+	if code != http.StatusOK {
+		t.Fatalf("first scrape: %d", code)
+	}
+	t.Logf("the answer is %d bytes", len(body))
+
+	// Each slow reader's receive buffer is small, as a slow link's would be.
+	dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) }); err != nil {
+			return err
+		}
+		return serr
+	}}
+	const timeout = 2 * time.Second // the slow readers' scrape timeout
+	start := time.Now()
+	slow := make([]net.Conn, slots)
+	for i := range slow {
+		c, err := dialer.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET /metrics HTTP/1.1\r\nHost: %s\r\nX-Prometheus-Scrape-Timeout-Seconds: %g\r\n\r\n", e.addr, timeout.Seconds())
+		slow[i] = c
+	}
+	// Each slow reader is in the handler: its answer has begun (12 bytes
+	// read of megabytes).
+	for i, c := range slow {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		status := make([]byte, len("HTTP/1.1 200"))
+		if _, err := io.ReadFull(c, status); err != nil || string(status) != "HTTP/1.1 200" {
+			t.Fatalf("slow reader %d: %q %v", i, status, err)
+		}
+	}
+	// Scrapes are refused while the slow readers hold every slot, and get
+	// 200 once they are freed: within the slow readers' deadline (timeout
+	// less --web.timeout-offset) plus writeMargin, and a margin for this
+	// machine. A scrape every 20 ms.
+	if code, body := e.get("/metrics"); code != http.StatusServiceUnavailable {
+		t.Fatalf("a scrape while %d slow readers hold the %d slots: %d %q; want 503 (does the answer fit the sockets' buffers?)", slots, slots, code, clip(body))
+	}
+	freedBy := start.Add(timeout + writeMargin)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	refused := 1
+	for {
+		code, _ := e.get("/metrics")
+		if code == http.StatusOK {
+			break
+		}
+		if code == http.StatusServiceUnavailable {
+			refused++
+		}
+		if time.Now().After(freedBy.Add(5 * time.Second)) {
+			t.Fatalf("scrapes still get %d %s after the slow readers connected (refused %d)", code, time.Since(start), refused)
+		}
+		<-tick.C
+	}
+	took := time.Since(start)
+	if took > timeout+writeMargin+2*time.Second {
+		t.Errorf("a scrape got 200 only %s after the slow readers connected", took)
+	}
+	// The slow readers' answers were cut and their connections closed:
+	// reading what is left ends before the whole answer did.
+	for i, c := range slow {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := io.Copy(io.Discard, c)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("slow reader %d: its connection is still open", i)
+		}
+		if n >= int64(len(body)) {
+			t.Errorf("slow reader %d got %d bytes, the whole answer (%d)", i, n, len(body))
+		}
+	}
+	t.Logf("%d scrapes refused; 200 again %s after %d slow readers connected", refused, took, slots)
 }
