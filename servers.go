@@ -7,12 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
@@ -73,7 +76,9 @@ func metricsServer(cfg *config, tracker *collector.Tracker, exporterReg promethe
 
 // webhookServer receives Webex's deliveries (h) at --webhook.url's path on
 // --webhook.listen-address, with --webhook.config.file's TLS, within limits.
-func webhookServer(cfg *webhookConfig, limits listenerLimits, h http.Handler, slogger *slog.Logger) server {
+// What net/http reports of its connections (a failed TLS handshake, for
+// one: anyone can cause it) goes to errorLog, which limits how often.
+func webhookServer(cfg *webhookConfig, limits listenerLimits, h http.Handler, errorLog log.Logger, slogger *slog.Logger) server {
 	mux := http.NewServeMux()
 	mux.Handle(webhookPath(cfg.url), h)
 	srv := &http.Server{
@@ -82,6 +87,7 @@ func webhookServer(cfg *webhookConfig, limits listenerLimits, h http.Handler, sl
 		WriteTimeout:   limits.writeTimeout,
 		IdleTimeout:    limits.idleTimeout,
 		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       stdlog.New(logWriter{level.Warn(errorLog), "The webhook listener's HTTP server reports an error"}, "", 0),
 	}
 	listen := func() (net.Listener, error) {
 		l, err := net.Listen("tcp", cfg.listenAddress)
@@ -93,6 +99,18 @@ func webhookServer(cfg *webhookConfig, limits listenerLimits, h http.Handler, sl
 	// Serve reads only the web configuration's file from flags.
 	flags := &web.FlagConfig{WebConfigFile: &cfg.configFile}
 	return server{name: "webhook", srv: srv, flags: flags, log: slogger.With("listener", "webhook"), listen: listen}
+}
+
+// logWriter logs each write (a line of a standard library logger) as the
+// err of a line with msg.
+type logWriter struct {
+	l   log.Logger
+	msg string
+}
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.l.Log("msg", w.msg, "err", strings.TrimSpace(string(p))) //nolint:errcheck // nowhere else to say it
+	return len(p), nil
 }
 
 // serve runs the servers until ctx ends or one of them fails (its port

@@ -140,7 +140,7 @@ func TestWebhookListenerBoundsStalledDeliveries(t *testing.T) {
 	slogger := slog.New(slog.NewTextHandler(signalWriter{logs, "Listening on", listening}, nil))
 	// The real handler; push is never reached: the stalled deliveries fail
 	// reading the body, and a GET is answered 405.
-	hook := webhookServer(cfg, limits, deliveryHandler(nil, log.NewNopLogger()), slogger)
+	hook := webhookServer(cfg, limits, deliveryHandler(nil, log.NewNopLogger()), log.NewNopLogger(), slogger)
 
 	counted := &countingListener{fds: func() int { return openFDs(t) }}
 	listen := hook.listen
@@ -329,4 +329,68 @@ func TestSlowReadersFreeTheirSlots(t *testing.T) {
 		}
 	}
 	t.Logf("%d scrapes refused; 200 again %s after %d slow readers connected", refused, took, slots)
+}
+
+// TestWebhookListenerErrorsLogLimited: what net/http logs of the webhook
+// listener's connections (here failed TLS handshakes, which anyone can
+// cause) is logged at most once a minute, with the count.
+func TestWebhookListenerErrorsLogLimited(t *testing.T) {
+	dir := t.TempDir()
+	_, certFile, keyFile := writeCerts(t, dir)
+	webConfig := writeFile(t, dir, "web.yml", fmt.Sprintf("tls_server_config:\n  cert_file: '%s'\n  key_file: '%s'\n", certFile, keyFile))
+	hookAddr := freeAddr(t)
+	cfg := &webhookConfig{url: "https://" + hookAddr + "/hook", listenAddress: hookAddr, configFile: webConfig}
+	logs := newLogSink()
+	listening := make(chan struct{}, 1)
+	slogger := slog.New(slog.NewTextHandler(signalWriter{logs, "Listening on", listening}, nil))
+	clk := &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	errorLog := newRateLimitedLogger(log.NewLogfmtLogger(logs), time.Minute, clk.now)
+	hook := webhookServer(cfg, webhookLimits(), deliveryHandler(nil, log.NewNopLogger()), errorLog, slogger)
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, hook) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	select {
+	case <-listening:
+	case err := <-served:
+		t.Fatalf("serve returned %v before listening\n%s", err, logs)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the listener did not start\n%s", logs)
+	}
+	// Bytes that are not TLS (nor HTTP, which net/http answers before it
+	// logs): a failed handshake, logged before the connection is closed.
+	notTLS := func() {
+		t.Helper()
+		c, err := net.Dial("tcp", hookAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "hello, not TLS\r\n")
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Fatalf("the listener did not close the connection: %v", err)
+		}
+	}
+	const n = 200
+	for range n {
+		notTLS()
+	}
+	const msg = "The webhook listener's HTTP server reports an error"
+	if got := counts(logs.String(), msg); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("%d failed handshakes: counts %v, want one line with count=1\n%s", n, got, clip(logs.String()))
+	}
+	if !strings.Contains(logs.String(), "TLS handshake error") {
+		t.Errorf("the line does not say what failed:\n%s", logs)
+	}
+	clk.advance(time.Minute)
+	notTLS()
+	if got := counts(logs.String(), msg); len(got) != 2 || got[1] != n {
+		t.Errorf("a minute later: counts %v, want [1 %d]\n%s", got, n, clip(logs.String()))
+	}
 }
