@@ -177,7 +177,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	})
 	exporterReg.MustRegister(collector.NewStateMetrics(tracker))
 	var push *collector.Push
-	// Refused deliveries are logged at most once a minute for each reason.
+	// Refused deliveries, and what net/http says of the webhook listener's
+	// connections, are logged at most once a minute for each reason.
 	refusals := log.With(newRateLimitedLogger(base, refusalLogEvery, time.Now), "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
 	if cfg.webhook.url != "" {
 		secret, err := readWebhookSecret(cfg.webhook.secretFile)
@@ -217,7 +218,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	servers := []server{metrics}
 	if push != nil {
-		servers = append(servers, webhookServer(&cfg.webhook, push, refusals, slogger))
+		servers = append(servers, webhookServer(&cfg.webhook, webhookLimits(), deliveryHandler(push, refusals), refusals, slogger))
 	}
 	// The servers stop at SIGTERM, or when one fails (its port taken). Those
 	// under way answer (at most 5 s), then the state is written: all within
