@@ -18,6 +18,8 @@ type Snapshot struct {
 	Windows []Window
 	// TokenExpiry is when the access token expires (zero: unknown).
 	TokenExpiry time.Time
+	// DirectRooms: whether direct rooms are in the per-room families.
+	DirectRooms DirectRooms
 
 	render *rendering // the exposition, made once (exposition.go)
 }
@@ -52,11 +54,13 @@ type WindowCount struct {
 }
 
 func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapshot {
-	s := &Snapshot{Time: now, Up: up, Phases: phases, Windows: t.windows, Rooms: make([]RoomSnapshot, 0, len(t.rooms))}
+	s := &Snapshot{Time: now, Up: up, Phases: phases, Windows: t.windows, Rooms: make([]RoomSnapshot, 0, len(t.rooms)),
+		DirectRooms: t.directRooms}
 	if t.tokenExpiry != nil {
 		s.TokenExpiry = t.tokenExpiry()
 	}
 	seen := map[uint32]struct{}{}
+	counts := make([]WindowCount, len(t.rooms)*len(t.windows)) // one array for every room's counts
 	for _, st := range t.rooms {
 		if st.absent > 0 {
 			continue // missing from the last listing: not shown while it may come back
@@ -69,7 +73,7 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 		if t.members && !st.membersAt.IsZero() {
 			rs.Members = st.members
 		}
-		rs.Counts = make([]WindowCount, len(t.windows))
+		rs.Counts, counts = counts[:len(t.windows):len(t.windows)], counts[len(t.windows):]
 		for i, w := range t.windows {
 			rs.Counts[i].Messages, rs.Counts[i].Senders = st.history.count(now.Add(-w.Duration).UnixMilli(), seen)
 		}
