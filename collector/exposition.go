@@ -339,11 +339,14 @@ func writeRooms(s *Snapshot, help map[string]string, seed maphash.Seed, out func
 			}
 		})
 	}
-	each("webex_room_last_activity_age_seconds", "gauge", func(r room) {
+	// The ages change at every refresh: one segment, never re-used.
+	f.start("webex_room_last_activity_age_seconds", "gauge")
+	for _, r := range rooms {
 		if !r.Room.LastActivity.IsZero() {
 			f.sampleLabels(now-unix(r.Room.LastActivity), r.id, quoteBrace)
 		}
-	})
+	}
+	f.cut()
 	each("webex_room_last_activity_timestamp_seconds", "gauge", func(r room) {
 		if !r.Room.LastActivity.IsZero() {
 			f.sampleLabels(unix(r.Room.LastActivity), r.id, quoteBrace)

@@ -59,12 +59,17 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 	if t.tokenExpiry != nil {
 		s.TokenExpiry = t.tokenExpiry()
 	}
-	seen := map[uint32]struct{}{}
-	counts := make([]WindowCount, len(t.rooms)*len(t.windows)) // one array for every room's counts
+	// The rooms in id order, sorted as pointers (a RoomSnapshot is 200 bytes to move).
+	shown := make([]*roomState, 0, len(t.rooms))
 	for _, st := range t.rooms {
-		if st.absent > 0 {
-			continue // missing from the last listing: not shown while it may come back
+		if st.absent == 0 { // missing from the last listing: not shown while it may come back
+			shown = append(shown, st)
 		}
+	}
+	slices.SortFunc(shown, func(a, b *roomState) int { return strings.Compare(a.room.ID, b.room.ID) })
+	seen := map[uint32]struct{}{}
+	counts := make([]WindowCount, len(shown)*len(t.windows)) // one array for every room's counts
+	for _, st := range shown {
 		rs := RoomSnapshot{Room: st.room, LastMessage: st.newest, Total: st.total, Refreshed: st.refreshed,
 			Read: st.read, NoMessages: st.noMessages, Members: -1}
 		if t.hideTitles {
@@ -82,6 +87,5 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 		}
 		s.Rooms = append(s.Rooms, rs)
 	}
-	slices.SortFunc(s.Rooms, func(a, b RoomSnapshot) int { return strings.Compare(a.Room.ID, b.Room.ID) })
 	return s
 }
