@@ -282,18 +282,13 @@ func writeRooms(s *Snapshot, help map[string]string, seed maphash.Seed, out func
 	totals("webex_messages_recent", func(t *typeTotals) []int { return t.messages })
 	f.cut()
 
-	// The rooms of the per-room families, cut into blocks.
-	// Each room's room_id label is written out once: {room_id="..."
+	// The rooms of the per-room families, cut into blocks. Each room's room_id label, {room_id="...", is its id as it is
+	// unless the id needs escapes (written out once, then).
 	type room struct {
 		*RoomSnapshot
-		id []byte
+		id []byte // {room_id=" and the id escaped, if it needs escapes
 	}
 	rooms := make([]room, 0, len(s.Rooms))
-	n := 0
-	for i := range s.Rooms {
-		n += len(`{room_id="`) + len(s.Rooms[i].Room.ID)
-	}
-	ids := make([]byte, 0, n) // more only if an id needs escapes
 	var blocks []int // where each block starts in rooms
 	for i := range s.Rooms {
 		r := &s.Rooms[i]
@@ -303,9 +298,11 @@ func writeRooms(s *Snapshot, help map[string]string, seed maphash.Seed, out func
 		if len(rooms) == 0 || maphash.String(seed, r.Room.ID)%blockRooms == 0 {
 			blocks = append(blocks, len(rooms))
 		}
-		from := len(ids)
-		ids = appendEscaped(append(ids, `{room_id="`...), r.Room.ID, true)
-		rooms = append(rooms, room{r, ids[from:len(ids):len(ids)]})
+		var id []byte
+		if needsEscape(r.Room.ID, true) {
+			id = appendEscaped([]byte(`{room_id="`), r.Room.ID, true)
+		}
+		rooms = append(rooms, room{r, id})
 	}
 	blocks = append(blocks, len(rooms))
 	windowLabels := make([][]byte, len(s.Windows)) // ,window="..."}
@@ -327,7 +324,7 @@ func writeRooms(s *Snapshot, help map[string]string, seed maphash.Seed, out func
 	}
 	each("webex_room_created_timestamp_seconds", "gauge", func(r room) {
 		if !r.Room.Created.IsZero() {
-			f.sampleLabels(unix(r.Room.Created), r.id, quoteBrace)
+			f.roomSample(unix(r.Room.Created), r.Room.ID, r.id, quoteBrace)
 		}
 	})
 	f.start("webex_room_info", "gauge")
@@ -339,50 +336,47 @@ func writeRooms(s *Snapshot, help map[string]string, seed maphash.Seed, out func
 			}
 		})
 	}
-	// The ages change at every refresh: one segment, never re-used.
-	f.start("webex_room_last_activity_age_seconds", "gauge")
-	for _, r := range rooms {
+	each("webex_room_last_activity_age_seconds", "gauge", func(r room) {
 		if !r.Room.LastActivity.IsZero() {
-			f.sampleLabels(now-unix(r.Room.LastActivity), r.id, quoteBrace)
+			f.roomSample(now-unix(r.Room.LastActivity), r.Room.ID, r.id, quoteBrace)
 		}
-	}
-	f.cut()
+	})
 	each("webex_room_last_activity_timestamp_seconds", "gauge", func(r room) {
 		if !r.Room.LastActivity.IsZero() {
-			f.sampleLabels(unix(r.Room.LastActivity), r.id, quoteBrace)
+			f.roomSample(unix(r.Room.LastActivity), r.Room.ID, r.id, quoteBrace)
 		}
 	})
 	each("webex_room_last_message_timestamp_seconds", "gauge", func(r room) {
 		if messages(r.RoomSnapshot) && !r.LastMessage.IsZero() {
-			f.sampleLabels(unix(r.LastMessage), r.id, quoteBrace)
+			f.roomSample(unix(r.LastMessage), r.Room.ID, r.id, quoteBrace)
 		}
 	})
 	each("webex_room_last_refresh_timestamp_seconds", "gauge", func(r room) {
 		if !r.Refreshed.IsZero() {
-			f.sampleLabels(unix(r.Refreshed), r.id, quoteBrace)
+			f.roomSample(unix(r.Refreshed), r.Room.ID, r.id, quoteBrace)
 		}
 	})
 	each("webex_room_members", "gauge", func(r room) {
 		if r.Members >= 0 {
-			f.sampleLabels(float64(r.Members), r.id, quoteBrace)
+			f.roomSample(float64(r.Members), r.Room.ID, r.id, quoteBrace)
 		}
 	})
 	each("webex_room_messages_total", "counter", func(r room) {
 		if messages(r.RoomSnapshot) {
-			f.sampleLabels(float64(r.Total), r.id, quoteBrace)
+			f.roomSample(float64(r.Total), r.Room.ID, r.id, quoteBrace)
 		}
 	})
 	each("webex_room_recent_messages", "gauge", func(r room) {
 		if messages(r.RoomSnapshot) {
 			for _, w := range order {
-				f.sampleLabels(float64(r.Counts[w].Messages), r.id, windowLabels[w])
+				f.roomSample(float64(r.Counts[w].Messages), r.Room.ID, r.id, windowLabels[w])
 			}
 		}
 	})
 	each("webex_room_recent_senders", "gauge", func(r room) {
 		if messages(r.RoomSnapshot) {
 			for _, w := range order {
-				f.sampleLabels(float64(r.Counts[w].Senders), r.id, windowLabels[w])
+				f.roomSample(float64(r.Counts[w].Senders), r.Room.ID, r.id, windowLabels[w])
 			}
 		}
 	})
@@ -436,14 +430,18 @@ type family struct {
 
 func (f *family) start(name, typ string) { f.name, f.typ, f.started = name, typ, false }
 
-// sampleLabels appends one sample whose labels are written out already,
-// "{" to "}", in parts.
-func (f *family) sampleLabels(v float64, labels ...[]byte) {
+// roomSample appends one sample of a room: its room_id label (escaped
+// already if it needed escapes) and the rest of the labels, written out.
+func (f *family) roomSample(v float64, id string, escaped []byte, rest []byte) {
 	f.header()
 	f.b = append(f.b, f.name...)
-	for _, l := range labels {
-		f.b = append(f.b, l...)
+	if escaped != nil {
+		f.b = append(f.b, escaped...)
+	} else {
+		f.b = append(f.b, `{room_id="`...)
+		f.b = append(f.b, id...)
 	}
+	f.b = append(f.b, rest...)
 	f.b = append(f.b, ' ')
 	f.b = appendFloat(f.b, v)
 	f.b = append(f.b, '\n')
@@ -499,7 +497,7 @@ func (f *family) cut() {
 // appendEscaped escapes as the text format wants: backslash and newline
 // always, double quotes in label values.
 func appendEscaped(b []byte, s string, quote bool) []byte {
-	if strings.IndexByte(s, '\\') < 0 && strings.IndexByte(s, '\n') < 0 && (!quote || strings.IndexByte(s, '"') < 0) {
+	if !needsEscape(s, quote) {
 		return append(b, s...)
 	}
 	for i := 0; i < len(s); i++ {
@@ -515,6 +513,11 @@ func appendEscaped(b []byte, s string, quote bool) []byte {
 		}
 	}
 	return b
+}
+
+// needsEscape reports whether appendEscaped would change s.
+func needsEscape(s string, quote bool) bool {
+	return strings.IndexByte(s, '\\') >= 0 || strings.IndexByte(s, '\n') >= 0 || quote && strings.IndexByte(s, '"') >= 0
 }
 
 // appendFloat formats v as expfmt does.
