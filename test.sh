@@ -25,6 +25,7 @@ echo "== rules"
 promtool check config examples/prometheus/prometheus.yml
 promtool check rules examples/prometheus/rules.yml
 promtool test rules examples/prometheus/rules_test.yml
+scripts/ci/lint-rules.sh  # pint (online) and the rules and dashboard regenerated from webex-mixin/
 
 echo "== unit and integration tests"
 go test -race -count=1 ./...
@@ -32,13 +33,14 @@ go test -race -count=1 ./...
 echo "== promtool check metrics on a real scrape (--demo), plain and gzip"
 bin=$(mktemp -d)
 go build -o "$bin/webex_exporter" .
-# A free port: the exporter takes one (:0) and logs which.
+# A free port: the exporter takes one (:0) and logs which (the metrics
+# listener's line; the demo's webhook listener logs listener=webhook).
 "$bin/webex_exporter" --demo --web.listen-address=127.0.0.1:0 2>"$bin/log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; rm -rf "$bin"' EXIT # also when a check below fails
 addr="" deadline=$((SECONDS + 30))
 while [ $SECONDS -lt $deadline ]; do
-  addr=$(sed -n 's/.*msg="Listening on".* address=\([0-9.]*:[0-9]*\).*/\1/p' "$bin/log" | head -n 1)
+  addr=$(sed -n '/listener=webhook/!s/.*msg="Listening on".* address=\([0-9.]*:[0-9]*\).*/\1/p' "$bin/log" | head -n 1)
   [ -n "$addr" ] && curl -sf "http://$addr/-/healthy" >/dev/null && break
   kill -0 "$pid" 2>/dev/null || { echo "the demo exporter exited:"; cat "$bin/log"; exit 1; }
   addr=""

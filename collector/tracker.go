@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/webex-exporter/webex_exporter/collector/statefile"
 	"github.com/webex-exporter/webex_exporter/webex"
 )
 
@@ -24,6 +25,9 @@ type Config struct {
 	// HideTitles leaves titles out of webex_room_info (1:1 room titles are
 	// people's names).
 	HideTitles bool
+	// DirectRooms: direct rooms in the per-room families or only in the
+	// totals (default DirectPerRoom).
+	DirectRooms DirectRooms
 	// TokenExpiry, if set, tells when the access token expires (zero: unknown).
 	TokenExpiry func() time.Time
 	// StateFile, if set, is where the state is kept across restarts: read by
@@ -66,6 +70,7 @@ type Tracker struct {
 	members      bool
 	membersEvery time.Duration
 	hideTitles   bool
+	directRooms  DirectRooms
 	tokenExpiry  func() time.Time
 	now          func() time.Time
 	logger       log.Logger
@@ -92,13 +97,11 @@ type Tracker struct {
 	push    *Push        // the push feed, if on
 	webhook webhookState // the push feed's cursor
 
-	// The state file (see statefile.go).
-	statePath     string
+	// The state file (see statefile.go); nil when off.
+	stateFile     *statefile.File
 	stateInterval time.Duration
 	writeMu       sync.Mutex // one write at a time
-	stateWritten  time.Time  // last successful write (t.now)
 	stateAttempt  time.Time  // last attempt (t.now)
-	stateFailures uint64     // failed writes
 
 	org *eventsFeed // the events feed's cursor, in ScopeOrg; nil otherwise
 
@@ -168,13 +171,13 @@ func NewTracker(src Source, cfg Config) *Tracker {
 		filter:      cfg.Filter,
 		members:     cfg.Memberships,
 		hideTitles:  cfg.HideTitles,
+		directRooms: cfg.DirectRooms,
 		tokenExpiry: cfg.TokenExpiry,
 		now:         cfg.Now,
 		logger:      cfg.Logger,
 		rooms:       map[string]*roomState{},
 		fl:          flights{minInterval: cfg.MinInterval},
 
-		statePath:     cfg.StateFile,
 		stateInterval: cfg.StateInterval,
 	}
 	if t.stateInterval <= 0 {
@@ -192,6 +195,9 @@ func NewTracker(src Source, cfg Config) *Tracker {
 	}
 	if t.logger == nil {
 		t.logger = log.NewNopLogger()
+	}
+	if cfg.StateFile != "" {
+		t.stateFile = statefile.New(cfg.StateFile, t.logger)
 	}
 	if cfg.Scope == ScopeOrg {
 		es, _ := src.(EventSource)
