@@ -37,7 +37,7 @@ missing=$(go list -deps -f '{{with .Module}}{{if not .Main}}{{.Path}}{{end}}{{en
 
 step "the chart's rules are examples/prometheus/rules.yml"
 cmp examples/prometheus/rules.yml $chart/files/rules.yml || {
-  echo "$chart/files/rules.yml differs from examples/prometheus/rules.yml: cp examples/prometheus/rules.yml $chart/files/rules.yml"
+  echo "$chart/files/rules.yml differs from examples/prometheus/rules.yml (generated from webex-mixin/): cp examples/prometheus/rules.yml $chart/files/rules.yml"
   exit 1
 }
 
