@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -171,6 +172,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("--web.max-requests=%d: want 0 or more", cfg.maxRequests)
 	case len(cfg.telemetryPath) == 0 || cfg.telemetryPath[0] != '/':
 		return nil, fmt.Errorf("--web.telemetry-path=%q: want a path starting with /", cfg.telemetryPath)
+	case cfg.telemetryPath == "/-/healthy" || cfg.telemetryPath == "/-/ready" || strings.HasPrefix(cfg.telemetryPath, "/debug/pprof/"):
+		return nil, fmt.Errorf("--web.telemetry-path=%q: the probes and the profiles are served there", cfg.telemetryPath)
 	}
 	return cfg, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -26,5 +27,19 @@ func TestDemoListensOnLoopback(t *testing.T) {
 		if got := *cfg.web.WebListenAddresses; !slices.Equal(got, c.want) {
 			t.Errorf("%q: listens on %q, want %q", c.args, got, c.want)
 		}
+	}
+}
+
+// TestTelemetryPathTakenRefused: a metrics path the probes or the profiles
+// already have is refused with a message, not a panic of the server's mux.
+func TestTelemetryPathTakenRefused(t *testing.T) {
+	for _, path := range []string{"/-/healthy", "/-/ready", "/debug/pprof/", "/debug/pprof/heap"} {
+		_, err := parseFlags([]string{"--demo", "--web.telemetry-path=" + path}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--web.telemetry-path") {
+			t.Errorf("--web.telemetry-path=%s: err %v, want one naming the flag", path, err)
+		}
+	}
+	if _, err := parseFlags([]string{"--demo", "--web.telemetry-path=/probe/metrics"}, io.Discard); err != nil {
+		t.Errorf("--web.telemetry-path=/probe/metrics: %v", err)
 	}
 }

@@ -66,6 +66,8 @@ for pair in "examples/prometheus/rules.yml $tmp/rules.yml" "examples/grafana/das
   if $update; then cp "$2" "$1"; fi
   diff -u "$1" "$2" || { echo "$1 is not what webex-mixin/ generates: scripts/ci/lint-rules.sh --update"; exit 1; }
 done
+# The Helm chart carries the same rules (scripts/ci/deploy.sh checks the copy).
+if $update; then cp examples/prometheus/rules.yml charts/webex-exporter/files/rules.yml; fi
 
 echo "== pint against a Prometheus scraping webex_exporter in its default mode"
 go build -o "$tmp/webex_exporter" .
