@@ -243,7 +243,7 @@ func (t *Tracker) membersDue(st *roomState, r webex.Room, now time.Time) bool {
 func (t *Tracker) mergeLocked(rooms []webex.Room, cutoff time.Time, each func(st *roomState, r webex.Room)) (listed map[string]bool) {
 	listed = make(map[string]bool, len(rooms))
 	excluded := map[string]string{}
-	for _, r := range rooms {
+	for _, r := range uniqueRooms(rooms) {
 		st := t.admitLocked(r, excluded, cutoff)
 		if st == nil {
 			continue
@@ -254,6 +254,35 @@ func (t *Tracker) mergeLocked(rooms []webex.Room, cutoff time.Time, each func(st
 	t.excluded = excluded
 	t.leaveAbsentLocked(listed)
 	return listed
+}
+
+// uniqueRooms returns the listing with each room once: a room whose
+// lastActivity moved while the pages were read can be on two of them; the
+// later lastActivity stands, at the first place.
+func uniqueRooms(rooms []webex.Room) []webex.Room {
+	at := make(map[string]int, len(rooms))
+	var out []webex.Room // nil until a room comes twice
+	for n, r := range rooms {
+		i, dup := at[r.ID]
+		switch {
+		case !dup:
+			at[r.ID] = len(at)
+			if out != nil {
+				out = append(out, r)
+			}
+		case out == nil:
+			out = slices.Clone(rooms[:n])
+			fallthrough
+		default:
+			if r.LastActivity.After(out[i].LastActivity) {
+				out[i] = r
+			}
+		}
+	}
+	if out == nil {
+		return rooms
+	}
+	return out
 }
 
 // query is the read of what g still misses.
