@@ -137,6 +137,8 @@ func newApp(cfg *config, raw *rawFlags, stderr io.Writer) *kingpin.Application {
 	app.Flag("webhook.remove-on-shutdown", "Delete the exporter's webhook when it stops.").BoolVar(&cfg.webhook.removeOnShutdown)
 	app.Flag("webhook.check-interval", "Check that the webhook is active (Webex disables one after failed deliveries) at least this often.").
 		Default("5m").DurationVar(&cfg.webhook.checkEvery)
+	app.Flag("webhook.reconcile-interval", "Read a room whose lastActivity moved within this of its first move no read has covered, even when pushed messages explain it (a lost delivery may hide below them).").
+		Default("10m").DurationVar(&cfg.webhook.reconcileEvery)
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
 	promslogflag.AddFlags(app, &cfg.log)
 
@@ -378,7 +380,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if secret == "" && cfg.stateFile == "" {
 			level.Warn(logger).Log("msg", "No --webhook.secret-file or --state.file: the webhook gets a new secret at every start")
 		}
-		push = collector.NewPush(tracker, client, collector.PushConfig{TargetURL: cfg.webhook.url, Secret: secret, CheckEvery: cfg.webhook.checkEvery})
+		push = collector.NewPush(tracker, client, collector.PushConfig{TargetURL: cfg.webhook.url, Secret: secret, CheckEvery: cfg.webhook.checkEvery, ReconcileInterval: cfg.webhook.reconcileEvery})
 		exporterReg.MustRegister(push)
 	}
 	tracker.LoadState()

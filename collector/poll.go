@@ -144,11 +144,18 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 		// A lastActivity ahead of the clock (a message dated in the future)
 		// may not move when the next message comes: read until it is past.
 		moved := !st.watched || !r.LastActivity.Equal(st.readActivity) || r.LastActivity.After(now)
-		// A move the newest known message explains (one pushed or read from
-		// events, created at the room's lastActivity) needs no read.
+		// A move the newest known message explains (one pushed, created at
+		// the room's lastActivity) is shown at once, but a delivery lost
+		// before it would hide behind it: the room is read within
+		// t.reconcile of its first move no read has covered.
 		explained := moved && st.watched && len(st.gaps) == 0 && r.LastActivity.Equal(st.newest) && !r.LastActivity.After(now)
 		if explained {
-			st.readActivity, moved = r.LastActivity, false
+			if st.unreadSince.IsZero() {
+				st.unreadSince = now
+			}
+			if now.Sub(st.unreadSince) < t.reconcile {
+				moved = false
+			}
 		}
 		unexplained = unexplained || (moved && st.watched && !st.noMessages && r.LastActivity.After(cutoff))
 		switch {
@@ -163,13 +170,7 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 				j.gaps = append(j.gaps, gapRead{gap: g, query: g.query(r.ID, cutoff)})
 			}
 			if moved {
-				j.top = &webex.MessagesQuery{RoomID: r.ID, Since: cutoff, PageSize: coldPageSize}
-				if len(st.newestIDs) > 0 {
-					// Stop at the newest known message, or at the first one
-					// older than it should that one have been deleted.
-					j.top.StopAtID, j.top.PageSize = st.newestIDs[len(st.newestIDs)-1], warmPageSize
-					j.top.Since = latest(cutoff, st.newest)
-				}
+				j.top = st.topQuery(r.ID, cutoff)
 			}
 			msgJobs = append(msgJobs, j)
 		}
@@ -254,6 +255,25 @@ func (t *Tracker) mergeLocked(rooms []webex.Room, cutoff time.Time, each func(st
 	t.excluded = excluded
 	t.leaveAbsentLocked(listed)
 	return listed
+}
+
+// topQuery is the read of a room's newest messages: all within the widest
+// window at first; then those above what reads have covered. Reads covered
+// the room up to its lastActivity when last read (readActivity); a newer
+// message known only from a delivery is not covered (a lost delivery may
+// lie below it). The read stops by time as well as by id: at the first
+// message created before the covered time, so a deleted stop message or
+// a stop known only by its time costs no paging.
+func (st *roomState) topQuery(roomID string, cutoff time.Time) *webex.MessagesQuery {
+	q := &webex.MessagesQuery{RoomID: roomID, Since: cutoff, PageSize: coldPageSize}
+	if !st.watched || st.newest.IsZero() {
+		return q
+	}
+	q.Since, q.PageSize = latest(cutoff, earliest(st.newest, st.readActivity)), warmPageSize
+	if len(st.newestIDs) > 0 && !st.newest.After(st.readActivity) {
+		q.StopAtID = st.newestIDs[len(st.newestIDs)-1]
+	}
+	return q
 }
 
 // uniqueRooms returns the listing with each room once: a room whose
@@ -421,7 +441,7 @@ func (t *Tracker) applyTop(j job, msgs []webex.Message, err error, now time.Time
 			st.gaps = st.gaps[1:]
 		}
 	}
-	st.watched, st.readActivity = true, j.lastActivity
+	st.watched, st.readActivity, st.unreadSince = true, j.lastActivity, time.Time{}
 	st.updateRead()
 }
 
@@ -466,6 +486,13 @@ func (t *Tracker) applyGap(roomID string, g *gap, msgs []webex.Message, err erro
 // updateRead sets read: the room was watched and no backlog gap is open.
 func (st *roomState) updateRead() {
 	st.read = st.watched && !slices.ContainsFunc(st.gaps, func(g *gap) bool { return g.backlog })
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func latest(a, b time.Time) time.Time {

@@ -43,6 +43,11 @@ type PushConfig struct {
 	// a room move no delivery explains checks it at once (at most once a
 	// minute).
 	CheckEvery time.Duration
+	// ReconcileInterval: a room whose lastActivity moved is read within
+	// this of its first move no read has covered, even when pushed
+	// messages explain the move (a lost delivery may hide below them;
+	// default 10m, --webhook.reconcile-interval).
+	ReconcileInterval time.Duration
 }
 
 // Delivery results, the values of webex_push_deliveries_total's label.
@@ -103,8 +108,12 @@ func NewPush(t *Tracker, api WebhookAPI, cfg PushConfig) *Push {
 	if p.checkEvery <= 0 {
 		p.checkEvery = 5 * time.Minute
 	}
+	reconcile := cfg.ReconcileInterval
+	if reconcile <= 0 {
+		reconcile = 10 * time.Minute
+	}
 	t.mu.Lock()
-	t.push = p
+	t.push, t.reconcile = p, reconcile
 	t.mu.Unlock()
 	return p
 }
@@ -161,8 +170,12 @@ func (t *Tracker) ingestPushed(m webex.Message) string {
 	if st == nil || st.noMessages {
 		return PushUnknownRoom
 	}
-	if t.ingestLocked(st, []webex.Message{m}, st.watched, t.now()) == 0 {
+	now := t.now()
+	if t.ingestLocked(st, []webex.Message{m}, st.watched, now) == 0 {
 		return PushDuplicate
+	}
+	if st.watched && st.unreadSince.IsZero() {
+		st.unreadSince = now // a read confirms it within t.reconcile
 	}
 	return PushAccepted
 }

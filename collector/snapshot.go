@@ -61,6 +61,9 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 		if st.absent > 0 {
 			continue // missing from the last listing: not shown while it may come back
 		}
+		if !t.filter.Shows(st.described) {
+			continue // its title or team unknown, which a filter needs
+		}
 		rs := RoomSnapshot{Room: st.room, LastMessage: st.newest, Total: st.total, Refreshed: st.refreshed,
 			Read: st.read, NoMessages: st.noMessages, Members: -1}
 		if t.hideTitles {

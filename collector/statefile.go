@@ -258,9 +258,13 @@ func decodeState(r io.Reader) (*savedState, error) {
 // the part of it that the saved messages do not reach.
 func (t *Tracker) restoreLocked(s *savedState) {
 	savedWidest := time.Duration(s.WidestMS) * time.Millisecond
-	var reach time.Time // the saved messages reach back to here
-	if savedWidest < t.widest {
-		reach = s.Written.Add(-savedWidest)
+	now := t.now()
+	// The saved messages reach back to reach: when the widest window grew,
+	// or the file was written while the clock ran ahead, the windows start
+	// before it and the rest is read again.
+	var reach time.Time
+	if r := s.Written.Add(-savedWidest); r.After(now.Add(-t.widest)) {
+		reach = r
 	}
 	clear(t.rooms)
 	if w := s.Webhook; w != nil {
@@ -269,6 +273,12 @@ func (t *Tracker) restoreLocked(s *savedState) {
 	if f := t.org; f != nil && s.Events != nil {
 		e := s.Events
 		f.since, f.top, f.gapFrom, f.gapTo, f.gapBacklog = e.Since, e.Top, e.GapFrom, e.GapTo, e.GapBacklog
+		// Written while the clock ran ahead: messages from now on count,
+		// and the events are read again from the window's start.
+		f.since = earliest(f.since, now)
+		if f.top.After(now) {
+			f.top = time.Time{}
+		}
 		if !reach.IsZero() && !f.top.IsZero() {
 			// The widest window grew: read its older part again, as backlog.
 			f.addGap(s.Written.Add(-t.widest), reach.Add(time.Millisecond), true)
@@ -305,10 +315,35 @@ func (t *Tracker) restoreLocked(s *savedState) {
 				st.gaps = st.gaps[:maxGaps]
 			}
 		}
+		st.clampFuture(now)
 		st.updateRead()
 		t.rooms[sr.ID] = st
 	}
 	level.Info(t.logger).Log("msg", "Resuming from the state file", "file", t.statePath, "rooms", len(t.rooms), "written", s.Written.UTC().Format(time.RFC3339))
+}
+
+// clampFuture brings a restored room's times that lie ahead of now (the
+// file was written while the clock ran ahead, or it was stepped back) to
+// what they can be: the newest message is the newest the windows hold up
+// to now (known by time only), the read and member times are forgotten so
+// the room is read again. Left as they were, the next reads would stop at
+// a future time and count nothing until the clock caught up.
+func (st *roomState) clampFuture(now time.Time) {
+	if st.newest.After(now) {
+		st.newest, st.newestIDs = st.history.newestAt(now), nil
+	}
+	if st.readActivity.After(now) {
+		st.readActivity = st.newest
+	}
+	if st.refreshed.After(now) {
+		st.refreshed = time.Time{}
+	}
+	if st.membersAt.After(now) {
+		st.membersAt = time.Time{}
+	}
+	if st.describeFailed.After(now) {
+		st.describeFailed = time.Time{}
+	}
 }
 
 // LoadState reads the state file, if one is configured and exists, before

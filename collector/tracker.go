@@ -90,6 +90,9 @@ type Tracker struct {
 	learning *learning // the /people/me call under way, if any
 
 	push    *Push        // the push feed, if on
+	// reconcile: a move a pushed message explains is read within this
+	// (PushConfig.ReconcileInterval); zero without push: read at once.
+	reconcile time.Duration
 	webhook webhookState // the push feed's cursor
 
 	// The state file (see statefile.go).
@@ -114,6 +117,9 @@ type roomState struct {
 	// windows hold every message in them (Snapshot's Read).
 	watched, read bool
 	readActivity  time.Time // the room's lastActivity when its messages were last read
+	// unreadSince: when a move no read has covered was first seen (a
+	// pushed message); zero when reads cover the room's lastActivity.
+	unreadSince time.Time
 	newest        time.Time // creation time of the newest message known, never in the future
 	newestIDs     []string  // ids of the known messages created at newest
 	history       history   // messages within the widest window
