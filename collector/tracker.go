@@ -89,11 +89,11 @@ type Tracker struct {
 	restored *savedState
 	learning *learning // the /people/me call under way, if any
 
-	push    *Push        // the push feed, if on
+	push *Push // the push feed, if on
 	// reconcile: a move a pushed message explains is read within this
 	// (PushConfig.ReconcileInterval); zero without push: read at once.
 	reconcile time.Duration
-	webhook webhookState // the push feed's cursor
+	webhook   webhookState // the push feed's cursor
 
 	// The state file (see statefile.go).
 	statePath     string
@@ -120,15 +120,15 @@ type roomState struct {
 	// unreadSince: when a move no read has covered was first seen (a
 	// pushed message); zero when reads cover the room's lastActivity.
 	unreadSince time.Time
-	newest        time.Time // creation time of the newest message known, never in the future
-	newestIDs     []string  // ids of the known messages created at newest
-	history       history   // messages within the widest window
-	total         uint64    // messages created since the exporter began watching the room
-	refreshed     time.Time // last successful refresh
-	pending       bool      // a needed read of messages failed or ran out of time
-	noMessages    bool      // a bot's group room: messages are not visible
-	gaps          []*gap    // messages no read has reached yet, oldest first
-	absent        int       // listings in a row the room was missing from
+	newest      time.Time // creation time of the newest message known, never in the future
+	newestIDs   []string  // ids of the known messages created at newest
+	history     history   // messages within the widest window
+	total       uint64    // messages created since the exporter began watching the room
+	refreshed   time.Time // last successful refresh
+	pending     bool      // a needed read of messages failed or ran out of time
+	noMessages  bool      // a bot's group room: messages are not visible
+	gaps        []*gap    // messages no read has reached yet, oldest first
+	absent      int       // listings in a row the room was missing from
 	// evented: the events feed named the room; missing from the listing
 	// does not make it leave. described: its title, team and creation time
 	// are known (from the listing or GET /rooms/{id}); describeFailed: when
