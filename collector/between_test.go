@@ -162,3 +162,80 @@ func TestOrgUndescribedRoomFailsClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestGapCursorDeletedReadsOnByTime (defect 2): the message an interrupted
+// cold read stopped at is deleted, so Webex answers 404 to the gap's
+// beforeMessage cursor: the read goes on below that message's creation
+// time, and the windows come out true, not short; while a span no read
+// has covered lies in a window, that window is absent for the room.
+func TestGapCursorDeletedReadsOnByTime(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 64, Rooms: 4, Now: t0})
+	e := newEnv(t, org, Config{})
+	busy := e.srv.Rooms()[0]
+	for i := range 249 {
+		e.srv.PostMessage(busy.ID, org.People[i%4].ID, t0.Add(-50*time.Minute+time.Duration(i)*10*time.Second))
+	}
+	// The first page's next link loops: the cold read stops after 100
+	// messages, and a gap remains below them.
+	e.srv.InjectFault(webextest.Fault{Endpoint: "messages", RoomID: busy.ID, LinkLoop: true, Times: 1})
+	got := e.scrape(t, 10*time.Second)
+	w1h := key("webex_room_recent_messages", "room_id", busy.ID, "window", "1h")
+	if v, ok := got[w1h]; ok {
+		t.Errorf("%s = %v while a gap lies in the window; want it absent", w1h, v)
+	}
+	seen := coldSeen(e.srv, t0.Add(-24*time.Hour)) // the deleted message was read before it was deleted
+	msgs := e.srv.Messages(busy.ID)
+	cursor := msgs[len(msgs)-100] // the oldest message the first page got
+	if !e.srv.DeleteMessage(busy.ID, cursor.ID) {
+		t.Fatal("no message to delete")
+	}
+	now := e.clock.Add(time.Minute)
+	got = e.scrape(t, 10*time.Second)
+	compare(t, got, expected(now, e.windows, truth(e.srv, seen, nil)))
+	if got[w1h] != 249 {
+		t.Errorf("%s = %v; want 249", w1h, got[w1h])
+	}
+}
+
+// TestGapGivenUpLeavesWindowsAbsent (defect 2): a gap whose reads keep
+// failing is given up; the windows it lies in are absent for the room
+// (not short) until it leaves them, while the room's other values stay.
+func TestGapGivenUpLeavesWindowsAbsent(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 65, Rooms: 4, Now: t0})
+	e := newEnv(t, org, Config{})
+	e.scrape(t, 10*time.Second)
+	busy := e.srv.Rooms()[0]
+	now := e.clock.Add(10 * time.Minute)
+	for i := range 300 {
+		e.srv.PostMessage(busy.ID, org.People[i%4].ID, now.Add(-5*time.Hour+time.Duration(i)*time.Minute))
+	}
+	e.srv.InjectFault(webextest.Fault{Endpoint: "messages", RoomID: busy.ID, LinkLoop: true, Times: 1})
+	e.scrape(t, 10*time.Second) // the newest page, a gap below it
+	e.srv.InjectFault(webextest.Fault{Endpoint: "messages", RoomID: busy.ID, Param: "beforeMessage", Status: 500})
+	w1h := key("webex_room_recent_messages", "room_id", busy.ID, "window", "1h")
+	w24h := key("webex_room_recent_messages", "room_id", busy.ID, "window", "24h")
+	var got map[string]float64
+	for range maxGapFailures + 1 {
+		now = e.clock.Add(time.Minute)
+		got = e.scrape(t, 10*time.Second)
+	}
+	if got[key("webex_rooms_pending")] != 0 {
+		t.Errorf("pending %v after the gap was given up; want 0", got[key("webex_rooms_pending")])
+	}
+	if v, ok := got[w24h]; ok {
+		t.Errorf("%s = %v with a given-up gap in the window; want it absent", w24h, v)
+	}
+	want := expected(now, e.windows, truth(e.srv, coldSeen(e.srv, t0.Add(-24*time.Hour)), nil))
+	if got[w1h] != want[w1h] {
+		t.Errorf("%s = %v; want %v (the gap is older than the window)", w1h, got[w1h], want[w1h])
+	}
+	if _, ok := got[key("webex_room_messages_total", "room_id", busy.ID)]; !ok {
+		t.Error("the counter went absent with the gap")
+	}
+	e.clock.Add(24 * time.Hour) // the gap leaves the 24h window
+	got = e.scrape(t, 10*time.Second)
+
+	if _, ok := got[w24h]; !ok {
+		t.Errorf("%s absent once the given-up gap left the window", w24h)
+	}
+}

@@ -118,6 +118,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(d.lastMessage, unix(r.LastMessage), room.ID)
 		}
 		for i, w := range s.Windows {
+			if !r.Counts[i].Known {
+				continue
+			}
 			gauge(d.recentMsgs, float64(r.Counts[i].Messages), room.ID, w.Name)
 			gauge(d.senders, float64(r.Counts[i].Senders), room.ID, w.Name)
 		}

@@ -231,6 +231,9 @@ func writeRooms(w io.Writer, s *Snapshot, help map[string]string) {
 	each("webex_room_recent_messages", "gauge", func(r *RoomSnapshot) {
 		if messages(r) {
 			for _, w := range order {
+				if !r.Counts[w].Known {
+					continue
+				}
 				f.sample(float64(r.Counts[w].Messages), "room_id", r.Room.ID, "window", s.Windows[w].Name)
 			}
 		}
@@ -238,6 +241,9 @@ func writeRooms(w io.Writer, s *Snapshot, help map[string]string) {
 	each("webex_room_recent_senders", "gauge", func(r *RoomSnapshot) {
 		if messages(r) {
 			for _, w := range order {
+				if !r.Counts[w].Known {
+					continue
+				}
 				f.sample(float64(r.Counts[w].Senders), "room_id", r.Room.ID, "window", s.Windows[w].Name)
 			}
 		}

@@ -389,8 +389,13 @@ func (t *Tracker) readRoom(ctx context.Context, j job, now time.Time) error {
 	var gapErr error
 	for _, g := range j.gaps {
 		msgs, err := t.src.Messages(ctx, g.query)
-		if t.applyGap(j.roomID, g.gap, msgs, err, ctx.Err() != nil, now) {
-			continue // given up, with a log line
+		next, gaveUp := t.applyGap(j.roomID, g.gap, g.query, msgs, err, ctx.Err() != nil, now)
+		if next != nil { // the cursor was refused: on by time
+			msgs, err = t.src.Messages(ctx, *next)
+			_, gaveUp = t.applyGap(j.roomID, g.gap, *next, msgs, err, ctx.Err() != nil, now)
+		}
+		if gaveUp {
+			continue // with a log line
 		}
 		if err != nil {
 			if ctx.Err() != nil || isRateLimit(err) {
@@ -435,52 +440,97 @@ func (t *Tracker) applyTop(j job, msgs []webex.Message, err error, now time.Time
 	}
 	if err != nil {
 		q := j.top
-		st.gaps = append(st.gaps, &gap{beforeID: msgs[len(msgs)-1].ID, stopAtID: q.StopAtID, until: q.Since, backlog: !st.watched})
+		last := msgs[len(msgs)-1]
+		st.gaps = append(st.gaps, &gap{beforeID: last.ID, before: last.Created.Add(time.Millisecond), stopAtID: q.StopAtID, until: q.Since, backlog: !st.watched})
 		if len(st.gaps) > maxGaps {
 			level.Warn(t.logger).Log("msg", "Too many interrupted reads; giving up on the oldest", "room_id", j.roomID)
-			st.gaps = st.gaps[1:]
+			st.giveUp(st.gaps[0], now)
 		}
 	}
 	st.watched, st.readActivity, st.unreadSince = true, j.lastActivity, time.Time{}
 	st.updateRead()
 }
 
-// applyGap records what a read of gap g got: the gap closes when the read
-// completed, narrows when it got some messages, and is given up when the
-// message it starts below is gone (404) or after maxGapFailures failures
-// that were neither the deadline (interrupted) nor a rate limit. It
-// reports whether the gap was given up.
-func (t *Tracker) applyGap(roomID string, g *gap, msgs []webex.Message, err error, interrupted bool, now time.Time) (gaveUp bool) {
+// applyGap records what a read (q) of gap g got: the gap closes when the
+// read completed, and narrows when it got some messages. When Webex
+// refuses the gap's cursor (the message it names was deleted: 404 to
+// beforeMessage), next is the read that continues below the creation time
+// of the last message read instead. After maxGapFailures failures that
+// were neither the deadline (interrupted) nor a rate limit, the gap is
+// given up: its span stays uncovered, and the windows that overlap it are
+// absent until it leaves them.
+func (t *Tracker) applyGap(roomID string, g *gap, q webex.MessagesQuery, msgs []webex.Message, err error, interrupted bool, now time.Time) (next *webex.MessagesQuery, gaveUp bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.rooms[roomID]
 	if st == nil {
-		return false
+		return nil, false
 	}
 	t.ingestLocked(st, msgs, !g.backlog, now)
 	if len(msgs) > 0 {
-		g.beforeID = msgs[len(msgs)-1].ID
+		last := msgs[len(msgs)-1]
+		g.beforeID, g.before = last.ID, last.Created.Add(time.Millisecond)
 	}
-	done := err == nil
 	switch {
-	case err == nil, interrupted, isRateLimit(err):
-	case webex.IsNotFound(err):
-		// The message the gap starts below was deleted (Webex answers 404
-		// to beforeMessage then): the gap cannot be read, so the counts
-		// miss it. If the room itself is gone, the next listings drop it.
-		level.Warn(t.logger).Log("msg", "Giving up on messages an interrupted read did not reach: the message it stopped at is gone", "room_id", roomID, "err", err)
-		done, gaveUp = true, true
-	default:
-		if g.failures++; g.failures >= maxGapFailures {
-			level.Warn(t.logger).Log("msg", "Giving up on messages an interrupted read did not reach, after repeated failures", "room_id", roomID, "failures", g.failures, "err", err)
-			done, gaveUp = true, true
-		}
-	}
-	if done {
+	case err == nil:
 		st.gaps = slices.DeleteFunc(st.gaps, func(o *gap) bool { return o == g })
 		st.updateRead()
+	case interrupted, isRateLimit(err):
+	case q.BeforeMessage != "" && cursorRefused(err) && !g.before.IsZero():
+		level.Debug(t.logger).Log("msg", "Webex refused the read's cursor (the message was deleted); reading on by time", "room_id", roomID)
+		g.beforeID = ""
+		next = &q
+		next.BeforeMessage, next.Before = "", g.before
+	default:
+		if g.failures++; g.failures >= maxGapFailures {
+			level.Warn(t.logger).Log("msg", "Giving up on messages an interrupted read did not reach, after repeated failures; the windows they lie in are not exported until they leave them", "room_id", roomID, "failures", g.failures, "err", err)
+			st.giveUp(g, now)
+			gaveUp = true
+		}
 	}
-	return gaveUp
+	return next, gaveUp
+}
+
+// cursorRefused reports whether Webex refused a read's beforeMessage
+// cursor: it answers 404 when the message it names was deleted.
+func cursorRefused(err error) bool {
+	var e *webex.APIError
+	return errors.As(err, &e) && e.StatusCode == http404
+}
+
+const http404 = 404 // net/http's StatusNotFound; collector/ does not import net/http
+
+// giveUp drops gap g; its span stays uncovered (see windowKnown).
+func (st *roomState) giveUp(g *gap, now time.Time) {
+	st.uncovered = latest(st.uncovered, g.top(now))
+	st.gaps = slices.DeleteFunc(st.gaps, func(o *gap) bool { return o == g })
+	st.updateRead()
+}
+
+// top is the upper end of a gap's span: its messages were created before
+// it. A gap known only by a cursor (a file of an earlier version) may
+// reach up to now.
+func (g *gap) top(now time.Time) time.Time {
+	if g.before.IsZero() {
+		return now
+	}
+	return g.before
+}
+
+// windowKnown is the rule for "is this window's value known": the room's
+// messages have been read in full at least once (read), and no span of
+// messages no read has covered (an open gap, or one given up) lies within
+// the window starting at cutoff.
+func (st *roomState) windowKnown(cutoff, now time.Time) bool {
+	if !st.read || st.uncovered.After(cutoff) {
+		return false
+	}
+	for _, g := range st.gaps {
+		if g.top(now).After(cutoff) {
+			return false
+		}
+	}
+	return true
 }
 
 // updateRead sets read: the room was watched and no backlog gap is open.

@@ -49,6 +49,9 @@ type RoomSnapshot struct {
 // WindowCount is what happened in a room within one window.
 type WindowCount struct {
 	Messages, Senders int
+	// Known: no message of the window is missing (see windowKnown);
+	// otherwise the window is not exported for the room.
+	Known bool
 }
 
 func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapshot {
@@ -74,7 +77,9 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 		}
 		rs.Counts = make([]WindowCount, len(t.windows))
 		for i, w := range t.windows {
-			rs.Counts[i].Messages, rs.Counts[i].Senders = st.history.count(now.Add(-w.Duration).UnixMilli(), seen)
+			cutoff := now.Add(-w.Duration)
+			rs.Counts[i].Messages, rs.Counts[i].Senders = st.history.count(cutoff.UnixMilli(), seen)
+			rs.Counts[i].Known = st.windowKnown(cutoff, now)
 		}
 		if st.pending {
 			s.Pending++

@@ -71,6 +71,7 @@ type savedRoom struct {
 	Pending      bool       `json:"pending,omitempty"`
 	NoMessages   bool       `json:"no_messages,omitempty"`
 	Gaps         []savedGap `json:"gaps,omitempty"`
+	Uncovered    time.Time  `json:"uncovered,omitzero"`
 	Absent       int        `json:"absent,omitempty"`
 	// Evented: named by the events feed. Undescribed: known only by id and
 	// type so far; DescribeFailed: when Webex last refused to describe it.
@@ -124,7 +125,7 @@ func (t *Tracker) saveLocked(now time.Time) *savedState {
 		sr := savedRoom{ID: id, Title: r.Title, Type: r.Type, TeamID: r.TeamID, IsLocked: r.IsLocked,
 			LastActivity: r.LastActivity, Created: r.Created,
 			Watched: st.watched, ReadActivity: st.readActivity, Newest: st.newest, NewestIDs: st.newestIDs,
-			Total: st.total, Refreshed: st.refreshed, Pending: st.pending, NoMessages: st.noMessages, Absent: st.absent,
+			Total: st.total, Refreshed: st.refreshed, Pending: st.pending, Uncovered: st.uncovered, NoMessages: st.noMessages, Absent: st.absent,
 			Members: st.members, MembersAt: st.membersAt, MembersActivity: st.membersActivity,
 			Evented: st.evented, Undescribed: !st.described, DescribeFailed: st.describeFailed,
 			At: make([]int64, len(st.history)), IDs: make([]uint32, len(st.history)), Senders: make([]int, len(st.history))}
@@ -291,7 +292,7 @@ func (t *Tracker) restoreLocked(s *savedState) {
 			continue
 		}
 		st := &roomState{room: room, watched: sr.Watched, readActivity: sr.ReadActivity, newest: sr.Newest,
-			newestIDs: sr.NewestIDs, total: sr.Total, refreshed: sr.Refreshed, pending: sr.Pending,
+			newestIDs: sr.NewestIDs, total: sr.Total, refreshed: sr.Refreshed, pending: sr.Pending, uncovered: sr.Uncovered,
 			noMessages: sr.NoMessages, absent: sr.Absent,
 			members: sr.Members, membersAt: sr.MembersAt, membersActivity: sr.MembersActivity,
 			described: !sr.Undescribed, describeFailed: sr.DescribeFailed,

@@ -128,7 +128,10 @@ type roomState struct {
 	pending     bool      // a needed read of messages failed or ran out of time
 	noMessages  bool      // a bot's group room: messages are not visible
 	gaps        []*gap    // messages no read has reached yet, oldest first
-	absent      int       // listings in a row the room was missing from
+	// uncovered: messages created before this may be missing (a gap given
+	// up): windows reaching back before it are not known.
+	uncovered time.Time
+	absent    int // listings in a row the room was missing from
 	// evented: the events feed named the room; missing from the listing
 	// does not make it leave. described: its title, team and creation time
 	// are known (from the listing or GET /rooms/{id}); describeFailed: when
@@ -148,7 +151,7 @@ type roomState struct {
 // widened across a restart.
 type gap struct {
 	beforeID string    // below this message (the oldest the interrupted read got)
-	before   time.Time // or, without beforeID, below this creation time
+	before   time.Time // below this creation time: without beforeID, or when Webex refuses it
 	stopAtID string    // the newest message known when the gap opened ("" for none)
 	until    time.Time // messages created before this are known or out of every window
 	// backlog: the messages were created before the exporter began watching
