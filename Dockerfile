@@ -1,7 +1,7 @@
 # Build: docker build -t webex_exporter .
 # Run:   docker run -p 10270:10270 -e WEBEX_TOKEN -v webex_state:/var/lib/webex_exporter \
 #          webex_exporter --state.file=/var/lib/webex_exporter/state.json
-#   or   docker run -p 10270:10270 webex_exporter --demo
+#   or   docker run -p 10270:10270 webex_exporter --demo --web.listen-address=:10270
 # The volume keeps the state across restarts (see README, "The state file"):
 # without it a restart reads every active room again.
 FROM golang:1.26-bookworm AS build

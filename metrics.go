@@ -7,6 +7,7 @@ import (
 	"net/http/pprof"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -95,4 +96,19 @@ func handleProfiles(mux *http.ServeMux) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+}
+
+// scrapeDeadline is the time a scrape may take: Prometheus'
+// X-Prometheus-Scrape-Timeout-Seconds header (or the default) less the offset.
+func scrapeDeadline(h http.Header, def, offset time.Duration) time.Duration {
+	timeout := def
+	if v := h.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 && secs < 24*3600 {
+			timeout = time.Duration(secs * float64(time.Second))
+		}
+	}
+	if timeout > offset {
+		timeout -= offset
+	}
+	return timeout
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/webex-exporter/webex_exporter/collector"
 	"github.com/webex-exporter/webex_exporter/webex"
@@ -83,8 +80,9 @@ func webhookPath(rawURL string) string {
 
 // deliveryHandler answers Webex's deliveries: 200 once a delivery is
 // recorded (or known, or of no interest), 4xx for what is refused, which
-// changes nothing.
-func deliveryHandler(push *collector.Push, logger log.Logger) http.Handler {
+// changes nothing. Refusals are logged to refusals (rate-limited: anyone
+// can send them) and counted by push.
+func deliveryHandler(push *collector.Push, refusals log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -101,7 +99,7 @@ func deliveryHandler(push *collector.Push, logger log.Logger) http.Handler {
 		case collector.PushRejectedTooLarge:
 			http.Error(w, "delivery too large", http.StatusRequestEntityTooLarge)
 		case collector.PushRejectedSignature:
-			level.Warn(logger).Log("msg", "Refused a webhook delivery with no valid signature", "remote", r.RemoteAddr)
+			level.Warn(refusals).Log("msg", "Refused a webhook delivery with no valid signature", "remote", r.RemoteAddr)
 			http.Error(w, "no valid X-Spark-Signature", http.StatusUnauthorized)
 		case collector.PushRejectedMalformed:
 			http.Error(w, "not a messages:created delivery", http.StatusBadRequest)
@@ -109,30 +107,4 @@ func deliveryHandler(push *collector.Push, logger log.Logger) http.Handler {
 			w.WriteHeader(http.StatusOK)
 		}
 	})
-}
-
-// serveWebhooks runs the delivery listener until ctx ends; its error is
-// sent on the returned channel (nil after a clean shutdown).
-func serveWebhooks(ctx context.Context, cfg *webhookConfig, push *collector.Push, logger log.Logger, slogger *slog.Logger) <-chan error {
-	mux := http.NewServeMux()
-	mux.Handle(webhookPath(cfg.url), deliveryHandler(push, logger))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
-	addrs := []string{cfg.listenAddress}
-	systemd := false
-	flags := &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &cfg.configFile}
-	done := make(chan error, 1)
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdownCtx) //nolint:errcheck // exiting anyway
-	}()
-	go func() {
-		err := web.ListenAndServe(srv, flags, slogger.With("listener", "webhook"))
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		done <- err
-	}()
-	return done
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -48,6 +49,9 @@ type PushConfig struct {
 	// messages explain the move (a lost delivery may hide below them;
 	// default 10m, --webhook.reconcile-interval).
 	ReconcileInterval time.Duration
+	// Refusals is where refused deliveries are logged (anyone can send
+	// them: the caller limits how often); default: the tracker's logger.
+	Refusals log.Logger
 }
 
 // Delivery results, the values of webex_push_deliveries_total's label.
@@ -83,6 +87,7 @@ type Push struct {
 	name, url  string
 	fileSecret string
 	checkEvery time.Duration
+	refusals   log.Logger
 
 	enabledDesc, deliveriesDesc, lastDesc *prometheus.Desc
 
@@ -97,7 +102,7 @@ type Push struct {
 // check it, and Deliver records deliveries in t's state.
 func NewPush(t *Tracker, api WebhookAPI, cfg PushConfig) *Push {
 	p := &Push{t: t, api: api, name: cfg.Name, url: cfg.TargetURL, fileSecret: cfg.Secret,
-		checkEvery: cfg.CheckEvery, deliveries: map[string]uint64{},
+		checkEvery: cfg.CheckEvery, refusals: cfg.Refusals, deliveries: map[string]uint64{},
 		enabledDesc:    prometheus.NewDesc(namespace+"_push_enabled", "1 if the exporter's webhook is set up and active (as last checked), else 0; without it, polling alone keeps the values true.", nil, nil),
 		deliveriesDesc: prometheus.NewDesc(namespace+"_push_deliveries_total", "Webhook deliveries received, by result (accepted, duplicate, unknown_room, ignored, rejected_signature, rejected_malformed, rejected_too_large).", []string{"result"}, nil),
 		lastDesc:       prometheus.NewDesc(namespace+"_push_last_delivery_timestamp_seconds", "When the last signed delivery of a message was received, Unix time; absent until then.", nil, nil),
@@ -111,6 +116,9 @@ func NewPush(t *Tracker, api WebhookAPI, cfg PushConfig) *Push {
 	reconcile := cfg.ReconcileInterval
 	if reconcile <= 0 {
 		reconcile = 10 * time.Minute
+	}
+	if p.refusals == nil {
+		p.refusals = t.logger
 	}
 	t.mu.Lock()
 	t.push, t.reconcile = p, reconcile
@@ -155,7 +163,7 @@ func (p *Push) deliver(body []byte, signature string) string {
 	case errors.As(err, &de) && de.Unwanted:
 		return PushIgnored
 	case err != nil:
-		level.Warn(p.t.logger).Log("msg", "Refusing a webhook delivery", "err", err)
+		level.Warn(p.refusals).Log("msg", "Refusing a webhook delivery", "err", err)
 		return PushRejectedMalformed
 	}
 	m := d.Message
