@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log/level"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/webex-exporter/webex_exporter/webex"
 )
@@ -322,48 +323,45 @@ func (g *gap) query(roomID string, cutoff time.Time) webex.MessagesQuery {
 func (t *Tracker) runPhase(ctx context.Context, name string, jobs []job, do func(context.Context, job) error, failed func(job)) Phase {
 	start := time.Now()
 	var (
-		next    atomic.Int64
-		nFailed atomic.Int64
-		stop    atomic.Bool
-		errOnce sync.Once
+		stop    atomic.Bool // Webex rate-limited a call: the rest is not attempted
+		mu      sync.Mutex  // guards the two below
+		nFailed int
 		first   error
-		wg      sync.WaitGroup
 	)
-	for range min(t.workers, len(jobs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(jobs) {
-					return
-				}
-				err := ctx.Err()
-				if err == nil && stop.Load() {
-					err = errRateLimitedEarlier
-				}
-				if err == nil {
-					err = do(ctx, jobs[i])
-				}
-				if err != nil {
-					if isRateLimit(err) {
-						stop.Store(true)
-					}
-					nFailed.Add(1)
-					errOnce.Do(func() { first = err })
-					if failed != nil {
-						failed(jobs[i])
-					}
-				}
+	var g errgroup.Group // no WithContext: one room's failure stops no other
+	g.SetLimit(t.workers)
+	for _, j := range jobs {
+		g.Go(func() error {
+			err := ctx.Err()
+			if err == nil && stop.Load() {
+				err = errRateLimitedEarlier
 			}
-		}()
+			if err == nil {
+				err = do(ctx, j)
+			}
+			if err == nil {
+				return nil
+			}
+			if isRateLimit(err) {
+				stop.Store(true)
+			}
+			mu.Lock()
+			if nFailed++; first == nil {
+				first = err
+			}
+			mu.Unlock()
+			if failed != nil {
+				failed(j)
+			}
+			return nil
+		})
 	}
-	wg.Wait()
-	if n := nFailed.Load(); n > 0 {
+	g.Wait() //nolint:errcheck // every Go func returns nil; failures are counted above
+	if nFailed > 0 {
 		level.Warn(t.logger).Log("msg", "Some rooms could not be refreshed; they keep their last values and are read first next time",
-			"phase", name, "rooms", n, "of", len(jobs), "err", first)
+			"phase", name, "rooms", nFailed, "of", len(jobs), "err", first)
 	}
-	return Phase{Name: name, Success: nFailed.Load() == 0, Duration: time.Since(start)}
+	return Phase{Name: name, Success: nFailed == 0, Duration: time.Since(start)}
 }
 
 var errRateLimitedEarlier = errors.New("not attempted: Webex rate-limited an earlier call of this refresh")

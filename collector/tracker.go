@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/webex-exporter/webex_exporter/webex"
 )
@@ -87,7 +88,7 @@ type Tracker struct {
 	// be known, to be adopted or discarded.
 	owner    string
 	restored *savedState
-	learning *learning // the /people/me call under way, if any
+	learning singleflight.Group // the /people/me call under way, if any
 
 	push *Push // the push feed, if on
 	// reconcile: a move a pushed message explains is read within this
