@@ -82,23 +82,6 @@ func (f *eventsFeed) addGap(from, to time.Time, backlog bool) {
 
 var errNoEvents = errors.New("--webex.scope=org: the Webex client cannot read events")
 
-// refreshOrg is the rest of a refresh of ScopeOrg, once the account's
-// rooms are listed.
-func (t *Tracker) refreshOrg(ctx context.Context, rooms []webex.Room, roomsPhase Phase, now time.Time) *Snapshot {
-	memberJobs := t.mergeListing(rooms, now)
-	eventsPhase, answered := t.readEvents(ctx, now)
-	phases := []Phase{roomsPhase, eventsPhase,
-		t.runPhase(ctx, "descriptions", t.describeJobs(now), func(ctx context.Context, j job) error {
-			return t.describe(ctx, j.roomID, now)
-		}, nil)}
-	if t.members {
-		phases = append(phases, t.membersPhase(ctx, memberJobs, now))
-	}
-	// Up only when Webex answered the events read: a token without the
-	// compliance role must not look like a working exporter.
-	return t.finish(now, answered, phases)
-}
-
 // mergeListing merges the listing of the account's rooms into the state,
 // as the poll feed's plan does, but plans no reads: the events bring the
 // messages. It returns the rooms whose members are due.
