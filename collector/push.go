@@ -80,9 +80,11 @@ func Rejected(result string) bool {
 // minCheckGap bounds the status checks a burst of unexplained moves makes.
 const minCheckGap = time.Minute
 
-// Push is the push feed of one tracker.
+// Push is the push feed of one tracker. It knows the tracker only as a
+// pushState, and the tracker knows it only as a webhookChecker.
 type Push struct {
-	t          *Tracker
+	state      pushState
+	logger     log.Logger
 	api        WebhookAPI
 	name, url  string
 	fileSecret string
@@ -101,7 +103,7 @@ type Push struct {
 // NewPush attaches a push feed to t: t's refreshes set the webhook up and
 // check it, and Deliver records deliveries in t's state.
 func NewPush(t *Tracker, api WebhookAPI, cfg PushConfig) *Push {
-	p := &Push{t: t, api: api, name: cfg.Name, url: cfg.TargetURL, fileSecret: cfg.Secret,
+	p := &Push{state: t, logger: t.logger, api: api, name: cfg.Name, url: cfg.TargetURL, fileSecret: cfg.Secret,
 		checkEvery: cfg.CheckEvery, refusals: cfg.Refusals, deliveries: map[string]uint64{},
 		enabledDesc:    prometheus.NewDesc(namespace+"_push_enabled", "1 if the exporter's webhook is set up and active (as last checked), else 0; without it, polling alone keeps the values true.", nil, nil),
 		deliveriesDesc: prometheus.NewDesc(namespace+"_push_deliveries_total", "Webhook deliveries received, by result (accepted, duplicate, unknown_room, ignored, rejected_signature, rejected_malformed, rejected_too_large).", []string{"result"}, nil),
@@ -120,10 +122,44 @@ func NewPush(t *Tracker, api WebhookAPI, cfg PushConfig) *Push {
 	if p.refusals == nil {
 		p.refusals = t.logger
 	}
-	t.mu.Lock()
-	t.push, t.reconcile = p, reconcile
-	t.mu.Unlock()
+	t.attachPush(p, reconcile)
 	return p
+}
+
+// pushState is what the push feed needs of the state: where a pushed
+// message goes, and its cursor (the webhook and its secret), which the
+// state keeps for it and the state file carries.
+type pushState interface {
+	pushed(m webex.Message) string
+	webhookCursor() webhookState
+	setWebhookCursor(webhookState)
+}
+
+// webhookChecker is what a member refresh asks of the push feed: set the
+// webhook up, or check it, now or when due (unexplained: a room moved with
+// no pushed message to explain it).
+type webhookChecker interface {
+	maintain(ctx context.Context, now time.Time, unexplained bool)
+}
+
+// attachPush makes the tracker's refreshes check the push feed's webhook,
+// and read a move a pushed message explains within reconcile.
+func (t *Tracker) attachPush(c webhookChecker, reconcile time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.push, t.reconcile = c, reconcile
+}
+
+func (t *Tracker) webhookCursor() webhookState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.webhook
+}
+
+func (t *Tracker) setWebhookCursor(w webhookState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.webhook = w
 }
 
 // webhookState is the push feed's cursor in the state: its webhook and the
@@ -151,9 +187,7 @@ func (p *Push) deliver(body []byte, signature string) string {
 	if len(body) > webex.MaxDeliveryBytes {
 		return PushRejectedTooLarge
 	}
-	p.t.mu.Lock()
-	secret := p.t.webhook.secret
-	p.t.mu.Unlock()
+	secret := p.state.webhookCursor().secret
 	if !webex.VerifySignature(body, secret, signature) {
 		return PushRejectedSignature
 	}
@@ -167,11 +201,11 @@ func (p *Push) deliver(body []byte, signature string) string {
 		return PushRejectedMalformed
 	}
 	m := d.Message
-	return p.t.ingestPushed(webex.Message{ID: m.ID, RoomID: m.RoomID, PersonID: m.PersonID, Created: m.Created})
+	return p.state.pushed(webex.Message{ID: m.ID, RoomID: m.RoomID, PersonID: m.PersonID, Created: m.Created})
 }
 
-// ingestPushed records a pushed message in its room.
-func (t *Tracker) ingestPushed(m webex.Message) string {
+// pushed records a pushed message in its room.
+func (t *Tracker) pushed(m webex.Message) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.rooms[m.RoomID]
@@ -209,7 +243,7 @@ func (p *Push) maintain(ctx context.Context, now time.Time, unexplained bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
-		level.Error(p.t.logger).Log("msg", "Could not set up or check the webhook; polling alone keeps the values true", "err", err)
+		level.Error(p.logger).Log("msg", "Could not set up or check the webhook; polling alone keeps the values true", "err", err)
 		p.active = false
 		return
 	}
@@ -220,9 +254,7 @@ func (p *Push) maintain(ctx context.Context, now time.Time, unexplained bool) {
 // name and target URL: it touches no other webhook), creates it when there
 // is none, and enables it (and sets the secret) when needed.
 func (p *Push) ensure(ctx context.Context) (active bool, err error) {
-	p.t.mu.Lock()
-	w := p.t.webhook
-	p.t.mu.Unlock()
+	w := p.state.webhookCursor()
 	secret := p.fileSecret
 	if secret == "" && w.targetURL == p.url {
 		secret = w.secret
@@ -261,7 +293,7 @@ func (p *Push) ensure(ctx context.Context) (active bool, err error) {
 		if h, err = p.api.CreateWebhook(ctx, spec); err != nil {
 			return false, err
 		}
-		level.Info(p.t.logger).Log("msg", "Created the webhook for pushed messages", "webhook_id", h.ID, "target", p.url)
+		level.Info(p.logger).Log("msg", "Created the webhook for pushed messages", "webhook_id", h.ID, "target", p.url)
 	case !found.Active() || newSecret || secret != w.secret:
 		// Disabled by Webex, or its secret unknown here (no state file):
 		// set it, active.
@@ -270,31 +302,25 @@ func (p *Push) ensure(ctx context.Context) (active bool, err error) {
 			return false, err
 		}
 		if !found.Active() {
-			level.Warn(p.t.logger).Log("msg", "Webex had disabled the webhook (deliveries failed); enabled it again", "webhook_id", h.ID)
+			level.Warn(p.logger).Log("msg", "Webex had disabled the webhook (deliveries failed); enabled it again", "webhook_id", h.ID)
 		}
 	default:
 		h = *found
 	}
-	p.t.mu.Lock()
-	p.t.webhook = webhookState{id: h.ID, secret: secret, targetURL: p.url}
-	p.t.mu.Unlock()
+	p.state.setWebhookCursor(webhookState{id: h.ID, secret: secret, targetURL: p.url})
 	return h.Active(), nil
 }
 
 // Remove deletes the exporter's webhook (at shutdown, when asked to).
 func (p *Push) Remove(ctx context.Context) error {
-	p.t.mu.Lock()
-	id := p.t.webhook.id
-	p.t.mu.Unlock()
+	id := p.state.webhookCursor().id
 	if id == "" {
 		return nil
 	}
 	if err := p.api.DeleteWebhook(ctx, id); err != nil && !webex.IsNotFound(err) {
 		return err
 	}
-	p.t.mu.Lock()
-	p.t.webhook = webhookState{}
-	p.t.mu.Unlock()
+	p.state.setWebhookCursor(webhookState{})
 	return nil
 }
 

@@ -90,7 +90,7 @@ type Tracker struct {
 	restored *savedState
 	learning singleflight.Group // the /people/me call under way, if any
 
-	push *Push // the push feed, if on
+	push webhookChecker // the push feed, if on (push.go)
 	// reconcile: a move a pushed message explains is read within this
 	// (PushConfig.ReconcileInterval); zero without push: read at once.
 	reconcile time.Duration
