@@ -82,26 +82,41 @@ func (f *eventsFeed) addGap(from, to time.Time, backlog bool) {
 
 var errNoEvents = errors.New("--webex.scope=org: the Webex client cannot read events")
 
+// orgFeed is the events feed (ScopeOrg): the listing merged without reads,
+// the events since the newest seen, then descriptions of rooms new to the
+// state. Its cursor is Tracker.org. A refusal of the events read leaves the
+// refresh down: a token without the compliance role must not look like a
+// working exporter.
+type orgFeed struct{ t *Tracker }
+
+func (orgFeed) phases() []string { return []string{"events", "descriptions"} }
+
+func (f orgFeed) run(ctx context.Context, r *pass) []Phase {
+	t := f.t
+	t.mergeListing(r.rooms, r.now)
+	eventsPhase, answered := t.readEvents(ctx, r.now)
+	r.up = r.up && answered
+	return []Phase{eventsPhase, t.runPhase(ctx, "descriptions", t.describeJobs(r.now), func(ctx context.Context, j job) error {
+		return t.describe(ctx, j.roomID, r.now)
+	}, nil)}
+}
+
 // mergeListing merges the listing of the account's rooms into the state,
 // as the poll feed's plan does, but plans no reads: the events bring the
 // messages. It returns the rooms whose members are due.
-func (t *Tracker) mergeListing(rooms []webex.Room, now time.Time) (memberJobs []job) {
+func (t *Tracker) mergeListing(rooms []webex.Room, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cutoff := now.Add(-t.widest)
 	listed := t.mergeLocked(rooms, cutoff, func(st *roomState, r webex.Room) {
 		// An event may be newer than the listing's lastActivity.
 		st.room.LastActivity = latest(r.LastActivity, st.newest)
-		if t.membersDue(st, r, now) {
-			memberJobs = append(memberJobs, job{roomID: r.ID, lastActivity: r.LastActivity})
-		}
 	})
 	for id, st := range t.rooms {
 		if !listed[id] {
 			st.history = st.history.prune(cutoff.UnixMilli())
 		}
 	}
-	return memberJobs
 }
 
 // readEvents reads the events since the newest seen (less the overlap), or

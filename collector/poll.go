@@ -16,6 +16,22 @@ import (
 // yet), and read them. Whatever a read gets goes into the state through
 // ingestLocked, the one operation every feed uses.
 
+// pollFeed is the poll feed (ScopeMember): it plans reads of the rooms
+// whose lastActivity moved, and runs them. Its cursor is in the rooms'
+// state: the lastActivity and newest messages each read covered.
+type pollFeed struct{ t *Tracker }
+
+func (pollFeed) phases() []string { return []string{"messages"} }
+
+func (f pollFeed) run(ctx context.Context, r *pass) []Phase {
+	t := f.t
+	jobs, unexplained := t.plan(r.rooms, r.now)
+	r.unexplained = unexplained
+	return []Phase{t.runPhase(ctx, "messages", jobs, func(ctx context.Context, j job) error {
+		return t.readRoom(ctx, j, r.now)
+	}, t.markPending)}
+}
+
 // Source is what the tracker reads from Webex (a *webex.Client).
 type Source interface {
 	Me(ctx context.Context) (webex.Person, error)
@@ -53,7 +69,7 @@ type gapRead struct {
 // first. Rooms whose members are due become member jobs. unexplained
 // reports a watched room that moved with no known message to explain it
 // (with push on: a delivery may have been lost, or the webhook disabled).
-func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs []job, unexplained bool) {
+func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs []job, unexplained bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cutoff := now.Add(-t.widest)
@@ -95,9 +111,6 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 			}
 			msgJobs = append(msgJobs, j)
 		}
-		if t.membersDue(st, r, now) {
-			memberJobs = append(memberJobs, job{roomID: r.ID, lastActivity: r.LastActivity})
-		}
 	})
 	slices.SortFunc(msgJobs, func(a, b job) int {
 		if a.pending != b.pending {
@@ -108,7 +121,7 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 		}
 		return b.lastActivity.Compare(a.lastActivity)
 	})
-	return msgJobs, memberJobs, unexplained
+	return msgJobs, unexplained
 }
 
 // admitLocked merges one listed room into the state and returns its state,
@@ -153,11 +166,6 @@ func (t *Tracker) leaveAbsentLocked(listed map[string]bool) {
 	}
 }
 
-// membersDue reports whether a listed room's members should be read.
-func (t *Tracker) membersDue(st *roomState, r webex.Room, now time.Time) bool {
-	return t.members && (st.membersAt.IsZero() || !r.LastActivity.Equal(st.membersActivity) || now.Sub(st.membersAt) >= t.membersEvery)
-}
-
 // mergeLocked merges a listing into the state, as every scope does: each
 // room the filters keep is admitted (created if new) and handed to each;
 // rooms missing from this listing count an absence. It returns the rooms
@@ -165,7 +173,7 @@ func (t *Tracker) membersDue(st *roomState, r webex.Room, now time.Time) bool {
 func (t *Tracker) mergeLocked(rooms []webex.Room, cutoff time.Time, each func(st *roomState, r webex.Room)) (listed map[string]bool) {
 	listed = make(map[string]bool, len(rooms))
 	excluded := map[string]string{}
-	for _, r := range uniqueRooms(rooms) {
+	for _, r := range rooms { // each once (uniqueRooms, refresh.go)
 		st := t.admitLocked(r, excluded, cutoff)
 		if st == nil {
 			continue
@@ -413,13 +421,4 @@ func latest(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-// setMembers records a successful membership read.
-func (t *Tracker) setMembers(j job, n int, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if st := t.rooms[j.roomID]; st != nil {
-		st.members, st.membersAt, st.membersActivity = n, now, j.lastActivity
-	}
 }

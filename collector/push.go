@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -81,7 +82,7 @@ func Rejected(result string) bool {
 const minCheckGap = time.Minute
 
 // Push is the push feed of one tracker. It knows the tracker only as a
-// pushState, and the tracker knows it only as a webhookChecker.
+// pushState, and the tracker knows it only as a feed.
 type Push struct {
 	state      pushState
 	logger     log.Logger
@@ -135,19 +136,23 @@ type pushState interface {
 	setWebhookCursor(webhookState)
 }
 
-// webhookChecker is what a member refresh asks of the push feed: set the
-// webhook up, or check it, now or when due (unexplained: a room moved with
-// no pushed message to explain it).
-type webhookChecker interface {
-	maintain(ctx context.Context, now time.Time, unexplained bool)
-}
-
-// attachPush makes the tracker's refreshes check the push feed's webhook,
-// and read a move a pushed message explains within reconcile.
-func (t *Tracker) attachPush(c webhookChecker, reconcile time.Duration) {
+// attachPush makes the tracker's refreshes run the push feed f right after
+// the poll feed, and read a move a pushed message explains within
+// reconcile.
+func (t *Tracker) attachPush(f feed, reconcile time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.push, t.reconcile = c, reconcile
+	t.feeds = slices.Insert(slices.Clone(t.feeds), min(1, len(t.feeds)), f)
+	t.reconcile = reconcile
+}
+
+// The push feed's part of a refresh: no phase of its own, but the webhook
+// set up or checked (see maintain) once the poll feed has planned.
+func (*Push) phases() []string { return nil }
+
+func (p *Push) run(ctx context.Context, r *pass) []Phase {
+	p.maintain(ctx, r.now, r.unexplained)
+	return nil
 }
 
 func (t *Tracker) webhookCursor() webhookState {

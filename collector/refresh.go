@@ -34,40 +34,37 @@ func (t *Tracker) refresh(ctx context.Context) *Snapshot {
 		phases[0] = roomsPhase
 		return t.snapshotLocked(now, false, phases)
 	}
-	if t.org != nil {
-		return t.refreshOrg(ctx, rooms, roomsPhase, now)
+	run := &pass{now: now, rooms: uniqueRooms(rooms), up: true}
+	phases := []Phase{roomsPhase}
+	t.mu.Lock()
+	feeds := t.feeds
+	t.mu.Unlock()
+	for _, f := range feeds {
+		phases = append(phases, f.run(ctx, run)...)
 	}
-	return t.refreshMember(ctx, rooms, roomsPhase, now)
+	return t.finish(now, run.up, phases)
 }
 
-// refreshMember is the rest of a refresh of ScopeMember, once the rooms are
-// listed: the poll feed plans reads of the rooms that moved (poll.go), the
-// push feed's webhook is checked (push.go), the reads run, then members.
-func (t *Tracker) refreshMember(ctx context.Context, rooms []webex.Room, roomsPhase Phase, now time.Time) *Snapshot {
-	msgJobs, memberJobs, unexplained := t.plan(rooms, now)
-	if t.push != nil {
-		t.push.maintain(ctx, now, unexplained)
-	}
-	phases := []Phase{roomsPhase, t.runPhase(ctx, "messages", msgJobs, func(ctx context.Context, j job) error {
-		return t.readRoom(ctx, j, now)
-	}, t.markPending)}
-	if t.members {
-		phases = append(phases, t.membersPhase(ctx, memberJobs, now))
-	}
-	return t.finish(now, true, phases)
+// A feed is one way of learning what happened: it makes the API calls it
+// needs, keeps its own cursor, and reports facts into the state. After the
+// listing, a refresh runs the feeds chosen in NewTracker (and NewPush), in
+// order: adding a feed is its file and one line there.
+type feed interface {
+	// phases names the phases run reports, for a scrape that could not wait.
+	phases() []string
+	// run is the feed's part of a refresh; it returns the phases it ran.
+	run(ctx context.Context, r *pass) []Phase
 }
 
-// membersPhase reads the members of the rooms in jobs. A failed read
-// leaves the member count as it was; it does not make the room pending,
-// which is about messages.
-func (t *Tracker) membersPhase(ctx context.Context, jobs []job, now time.Time) Phase {
-	return t.runPhase(ctx, "memberships", jobs, func(ctx context.Context, j job) error {
-		ms, err := t.src.Memberships(ctx, j.roomID)
-		if err == nil {
-			t.setMembers(j, len(ms), now)
-		}
-		return err
-	}, nil)
+// pass is one refresh as the feeds see it.
+type pass struct {
+	now   time.Time
+	rooms []webex.Room // the listing, each room once
+	// up: the refresh shows webex_up 1 (a feed whose source refused clears it).
+	up bool
+	// unexplained: a watched room moved with no known message to explain
+	// it (reported by the poll feed; the push feed then checks its webhook).
+	unexplained bool
 }
 
 // finish ends a refresh whose rooms were listed: up as the feeds say, the
@@ -101,23 +98,6 @@ func (t *Tracker) listRooms(ctx context.Context) ([]webex.Room, error) {
 		return nil, err
 	}
 	return rooms, nil
-}
-
-// refreshOrg is the rest of a refresh of ScopeOrg, once the account's
-// rooms are listed.
-func (t *Tracker) refreshOrg(ctx context.Context, rooms []webex.Room, roomsPhase Phase, now time.Time) *Snapshot {
-	memberJobs := t.mergeListing(rooms, now)
-	eventsPhase, answered := t.readEvents(ctx, now)
-	phases := []Phase{roomsPhase, eventsPhase,
-		t.runPhase(ctx, "descriptions", t.describeJobs(now), func(ctx context.Context, j job) error {
-			return t.describe(ctx, j.roomID, now)
-		}, nil)}
-	if t.members {
-		phases = append(phases, t.membersPhase(ctx, memberJobs, now))
-	}
-	// Up only when Webex answered the events read: a token without the
-	// compliance role must not look like a working exporter.
-	return t.finish(now, answered, phases)
 }
 
 // runPhase runs do for each job with bounded concurrency until the jobs are

@@ -90,7 +90,7 @@ type Tracker struct {
 	restored *savedState
 	learning singleflight.Group // the /people/me call under way, if any
 
-	push webhookChecker // the push feed, if on (push.go)
+	feeds []feed // run in this order by each refresh (refresh.go); set before the first
 	// reconcile: a move a pushed message explains is read within this
 	// (PushConfig.ReconcileInterval); zero without push: read at once.
 	reconcile time.Duration
@@ -203,22 +203,31 @@ func NewTracker(src Source, cfg Config) *Tracker {
 	if t.logger == nil {
 		t.logger = log.NewNopLogger()
 	}
-	if cfg.Scope == ScopeOrg {
+	// The feeds, in the order a refresh runs them (refresh.go); NewPush
+	// adds the push feed.
+	switch cfg.Scope {
+	case ScopeOrg:
 		es, _ := src.(EventSource)
 		t.org = &eventsFeed{src: es, excluded: map[string]bool{}}
+		t.feeds = []feed{orgFeed{t}}
+	default:
+		t.feeds = []feed{pollFeed{t}}
+	}
+	if t.members {
+		t.feeds = append(t.feeds, membersFeed{t})
 	}
 	return t
 }
 
 // unrunPhases are the phases of a refresh, all failed: what a scrape shows
 // when its refresh did not get to run them.
+// Called with t.mu held.
 func (t *Tracker) unrunPhases() []Phase {
-	phases := []Phase{{Name: "rooms"}, {Name: "messages"}}
-	if t.org != nil {
-		phases = []Phase{{Name: "rooms"}, {Name: "events"}, {Name: "descriptions"}}
-	}
-	if t.members {
-		phases = append(phases, Phase{Name: "memberships"})
+	phases := []Phase{{Name: "rooms"}}
+	for _, f := range t.feeds {
+		for _, name := range f.phases() {
+			phases = append(phases, Phase{Name: name})
+		}
 	}
 	return phases
 }
