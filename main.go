@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	slgokit "github.com/tjhop/slog-gokit"
 
 	"github.com/webex-exporter/webex_exporter/collector"
+	"github.com/webex-exporter/webex_exporter/collector/statefile"
 	"github.com/webex-exporter/webex_exporter/webex"
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
 )
@@ -251,10 +253,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		cancel()
 	}
 	if cfg.stateFile != "" {
-		if err := tracker.SaveState(); err != nil {
+		switch err := tracker.SaveState(); {
+		case errors.Is(err, statefile.ErrNoAccount):
+			level.Warn(logger).Log("msg", "State not written: the Webex account was never learned (API unreachable or token refused); the state file is left as it was; exiting", "file", cfg.stateFile)
+		case err != nil:
 			return fmt.Errorf("writing the state file at shutdown: %w", err)
+		default:
+			level.Info(logger).Log("msg", "State written; exiting", "file", cfg.stateFile)
 		}
-		level.Info(logger).Log("msg", "State written; exiting", "file", cfg.stateFile)
 	}
 	return nil
 }

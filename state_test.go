@@ -265,3 +265,69 @@ func TestSIGTERMWritesState(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownWithoutAccount: with the token refused from the start, the
+// account is never learned; at shutdown the log says the state was not
+// written and why, not "State written", and the file from before is left
+// as it was.
+func TestShutdownWithoutAccount(t *testing.T) {
+	api := fakeAPI(t, activeOrg(), webextest.WithToken("another-token"))
+	dir := t.TempDir()
+	tokenFile := writeFile(t, dir, "token", webextest.DefaultToken)
+	before := `{"version":1,"written":"2026-11-24T12:00:00Z","account":"x","widest_ms":86400000,"rooms":[]}`
+	stateFile := writeFile(t, dir, "state.json", before)
+	e := startExporter(t, "--webex.api-url="+api.URL, "--webex.token-file="+tokenFile, "--state.file="+stateFile)
+	if code, body := e.get("/metrics"); code != 200 || value(t, body, "webex_up") != 0 {
+		t.Fatalf("scrape with a refused token: %d, webex_up %v", code, value(t, body, "webex_up"))
+	}
+	if err := e.stop(); err != nil {
+		t.Fatalf("run: %v\n%s", err, e.logs)
+	}
+	logs := e.logs.String()
+	if strings.Contains(logs, "State written") || !strings.Contains(logs, "State not written: the Webex account was never learned") {
+		t.Errorf("shutdown log does not say the state was not written:\n%s", logs)
+	}
+	if b, err := os.ReadFile(stateFile); err != nil || string(b) != before {
+		t.Errorf("the state file changed: %v", err)
+	}
+}
+
+// TestStateFileThroughLink: --state.file given as a symbolic link (to a
+// volume) is written through it, the link stays a link, the resolved path
+// is logged at start, and the temporary files a killed write left beside
+// the target are removed at start.
+func TestStateFileThroughLink(t *testing.T) {
+	api := fakeAPI(t, activeOrg())
+	dir := t.TempDir()
+	tokenFile := writeFile(t, dir, "token", webextest.DefaultToken)
+	volume := filepath.Join(dir, "volume")
+	if err := os.Mkdir(volume, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(volume, "state.json")
+	leftover := writeFile(t, volume, ".state.json.1234567.tmp", `{"version":1,"acc`)
+	link := filepath.Join(dir, "state.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	e := startExporter(t, "--webex.api-url="+api.URL, "--webex.token-file="+tokenFile, "--state.file="+link)
+	if code, _ := e.get("/metrics"); code != 200 {
+		t.Fatalf("scrape: %d", code)
+	}
+	if err := e.stop(); err != nil {
+		t.Fatalf("run: %v\n%s", err, e.logs)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("--state.file is no longer a link (%v, %v)", fi.Mode(), err)
+	}
+	var s struct{ Rooms []json.RawMessage }
+	if b, err := os.ReadFile(target); err != nil || json.Unmarshal(b, &s) != nil || len(s.Rooms) != len(api.Rooms()) {
+		t.Errorf("the link's target holds no state of %d rooms: %v", len(api.Rooms()), err)
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("the leftover temporary file is still there: %v", err)
+	}
+	if !strings.Contains(e.logs.String(), "resolved="+target) {
+		t.Errorf("the resolved path is not logged:\n%s", e.logs)
+	}
+}

@@ -70,7 +70,7 @@ func (t *Tracker) adoptLocked(id string) {
 	if r := t.restored; r != nil {
 		t.restored = nil
 		if r.Account != id {
-			level.Warn(t.logger).Log("msg", "The state file belongs to another Webex account; discarding it and starting cold", "file", t.statePath)
+			level.Warn(t.logger).Log("msg", "The state file belongs to another Webex account; discarding it and starting cold", "file", t.stateFile.Path())
 			return
 		}
 		t.restoreLocked(r)

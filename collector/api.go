@@ -13,10 +13,12 @@ import (
 type APIRequests struct {
 	total   *prometheus.CounterVec
 	skipped *prometheus.CounterVec
+	reduced *prometheus.CounterVec
 }
 
-// NewAPIRequests registers webex_api_requests_total and
-// webex_api_items_skipped_total with reg.
+// NewAPIRequests registers webex_api_requests_total,
+// webex_api_items_skipped_total and webex_api_page_size_reductions_total
+// with reg.
 func NewAPIRequests(reg prometheus.Registerer) *APIRequests {
 	a := &APIRequests{
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -29,8 +31,13 @@ func NewAPIRequests(reg prometheus.Registerer) *APIRequests {
 			Name:      "api_items_skipped_total",
 			Help:      "Items of Webex API answers skipped because they could not be used (no id; a message without a creation time), by endpoint.",
 		}, []string{"endpoint"}),
+		reduced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "api_page_size_reductions_total",
+			Help:      "Listing pages asked again with a smaller max (1000, 200, 50) after Webex answered 504; the smaller size is kept for the endpoint for an hour.",
+		}, []string{"endpoint"}),
 	}
-	reg.MustRegister(a.total, a.skipped)
+	reg.MustRegister(a.total, a.skipped, a.reduced)
 	return a
 }
 
@@ -62,4 +69,7 @@ func RegisterRateLimitGate(reg prometheus.Registerer, pausedUntil func() time.Ti
 // Observe counts one call; it is the webex client's observer callback.
 func (a *APIRequests) Observe(r webex.RequestInfo) {
 	a.total.WithLabelValues(r.Endpoint, r.Code).Inc()
+	if r.ReducedFrom > 0 {
+		a.reduced.WithLabelValues(r.Endpoint).Inc()
+	}
 }

@@ -26,7 +26,7 @@ import (
 
 // EventSource is what the events feed reads besides Source (a *webex.Client).
 type EventSource interface {
-	Events(ctx context.Context, q webex.EventsQuery) ([]webex.Event, error)
+	Events(ctx context.Context, q webex.EventsQuery, apply func(page []webex.Event) error) error
 	Room(ctx context.Context, id string) (webex.Room, error)
 }
 
@@ -141,9 +141,10 @@ func (t *Tracker) readEvents(ctx context.Context, now time.Time) (_ Phase, answe
 	}
 	t.mu.Unlock()
 
-	evs, err := f.src.Events(ctx, q)
-	t.applyEvents(q, evs, err, false, now)
-	answered = err == nil || len(evs) > 0
+	var read eventSpan
+	err := f.src.Events(ctx, q, func(page []webex.Event) error { t.ingestEvents(page, &read, now); return nil })
+	t.applyEvents(q, read, err, false, now)
+	answered = err == nil || read.n > 0
 	if first && !answered {
 		// Refused or unanswered: the exporter has not begun watching yet.
 		t.mu.Lock()
@@ -156,8 +157,9 @@ func (t *Tracker) readEvents(ctx context.Context, now time.Time) (_ Phase, answe
 		g := webex.EventsQuery{Resource: "messages", Type: "created", From: latest(f.gapFrom, cutoff), To: f.gapTo}
 		t.mu.Unlock()
 		if gap {
-			evs, err = f.src.Events(ctx, g)
-			t.applyEvents(g, evs, err, true, now)
+			var gapRead eventSpan
+			err = f.src.Events(ctx, g, func(page []webex.Event) error { t.ingestEvents(page, &gapRead, now); return nil })
+			t.applyEvents(g, gapRead, err, true, now)
 		}
 	}
 
@@ -182,21 +184,26 @@ func (t *Tracker) readEvents(ctx context.Context, now time.Time) (_ Phase, answe
 	return Phase{Name: "events", Success: err == nil, Duration: time.Since(start)}, answered
 }
 
-// applyEvents records what a read of events (q) got: each event's message
-// goes into its room (created when new), and the cursor moves. A read that
-// failed after some pages got the newest events: what lies below the oldest
-// of them is left as a gap. gapRead: q was the read of the gap.
-func (t *Tracker) applyEvents(q webex.EventsQuery, evs []webex.Event, err error, gapRead bool, now time.Time) {
+// eventSpan is what a read of events has applied so far: how many events,
+// the newest and the oldest.
+type eventSpan struct {
+	n              int
+	newest, oldest time.Time
+}
+
+// ingestEvents applies a page of events as it arrives: each event's
+// message goes into its room (created when new).
+func (t *Tracker) ingestEvents(page []webex.Event, read *eventSpan, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	f := t.org
-	var newest, oldest time.Time
-	for _, e := range evs {
-		if newest.IsZero() || e.Created.After(newest) {
-			newest = e.Created
+	for _, e := range page {
+		read.n++
+		if read.newest.IsZero() || e.Created.After(read.newest) {
+			read.newest = e.Created
 		}
-		if oldest.IsZero() || e.Created.Before(oldest) {
-			oldest = e.Created
+		if read.oldest.IsZero() || e.Created.Before(read.oldest) {
+			read.oldest = e.Created
 		}
 		if e.Resource != "messages" || e.Type != "created" {
 			continue
@@ -210,18 +217,29 @@ func (t *Tracker) applyEvents(q webex.EventsQuery, evs []webex.Event, err error,
 		t.ingestLocked(st, []webex.Message{m}, !d.Created.Before(f.since), now)
 		st.room.LastActivity = latest(st.room.LastActivity, st.newest)
 	}
+}
+
+// applyEvents records what a read of events (q) applied: the cursor moves.
+// A read that failed after some pages got the newest events: what lies
+// below the oldest of them is left as a gap. gapRead: q was the read of
+// the gap.
+func (t *Tracker) applyEvents(q webex.EventsQuery, read eventSpan, err error, gapRead bool, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := t.org
+	newest, oldest := read.newest, read.oldest
 	// to is exclusive: resume at the oldest event's millisecond, whose
 	// other events may be on the page that failed.
 	below := oldest.Add(time.Millisecond)
 	switch {
 	case gapRead && err == nil:
 		f.gapFrom, f.gapTo, f.gapBacklog = time.Time{}, time.Time{}, false
-	case gapRead && len(evs) > 0:
+	case gapRead && read.n > 0:
 		f.gapTo = below
 	case gapRead:
 	case err == nil:
 		f.top = latest(latest(f.top, newest), q.From)
-	case len(evs) > 0:
+	case read.n > 0:
 		f.addGap(q.From, below, f.top.IsZero())
 		f.top = latest(f.top, newest)
 	}

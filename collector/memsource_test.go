@@ -47,7 +47,7 @@ func (s *memSource) Messages(_ context.Context, q webex.MessagesQuery) ([]webex.
 	if q.BeforeMessage != "" {
 		end = slices.IndexFunc(ms, func(m webex.Message) bool { return m.ID == q.BeforeMessage })
 		if end < 0 {
-			return nil, &webex.APIError{Endpoint: "messages", StatusCode: 404}
+			return nil, &webex.CursorError{APIError: webex.APIError{Endpoint: "messages", StatusCode: 404}, BeforeMessage: q.BeforeMessage}
 		}
 	}
 	var out []webex.Message

@@ -312,7 +312,11 @@ func (t *Tracker) applyTop(j job, msgs []webex.Message, err error, now time.Time
 	if err != nil {
 		q := j.top
 		last := msgs[len(msgs)-1]
-		st.gaps = append(st.gaps, &gap{beforeID: last.ID, before: last.Created.Add(time.Millisecond), stopAtID: q.StopAtID, until: q.Since, backlog: !st.watched})
+		g := &gap{beforeID: last.ID, before: last.Created.Add(time.Millisecond), stopAtID: q.StopAtID, until: q.Since, backlog: !st.watched}
+		if cursorRefused(err) {
+			g.beforeID = "" // deleted: the gap is read by time
+		}
+		st.gaps = append(st.gaps, g)
 		if len(st.gaps) > maxGaps {
 			level.Warn(t.logger).Log("msg", "Too many interrupted reads; giving up on the oldest", "room_id", j.roomID)
 			st.giveUp(st.gaps[0], now)
@@ -365,11 +369,9 @@ func (t *Tracker) applyGap(roomID string, g *gap, q webex.MessagesQuery, msgs []
 // cursorRefused reports whether Webex refused a read's beforeMessage
 // cursor: it answers 404 when the message it names was deleted.
 func cursorRefused(err error) bool {
-	var e *webex.APIError
-	return errors.As(err, &e) && e.StatusCode == http404
+	var ce *webex.CursorError
+	return errors.As(err, &ce)
 }
-
-const http404 = 404 // net/http's StatusNotFound; collector/ does not import net/http
 
 // giveUp drops gap g; its span stays uncovered (see windowKnown).
 func (st *roomState) giveUp(g *gap, now time.Time) {

@@ -171,6 +171,9 @@ func (t *Tracker) setWebhookCursor(w webhookState) {
 // secret its deliveries are signed with.
 type webhookState struct {
 	id, secret, targetURL string
+	// fileSecret: the secret is --webhook.secret-file's, not written to
+	// the state file.
+	fileSecret bool
 }
 
 // Deliver records one delivery: its signature checked against the secret
@@ -192,7 +195,10 @@ func (p *Push) deliver(body []byte, signature string) string {
 	if len(body) > webex.MaxDeliveryBytes {
 		return PushRejectedTooLarge
 	}
-	secret := p.state.webhookCursor().secret
+	secret := p.fileSecret
+	if secret == "" {
+		secret = p.state.webhookCursor().secret
+	}
 	if !webex.VerifySignature(body, secret, signature) {
 		return PushRejectedSignature
 	}
@@ -260,6 +266,9 @@ func (p *Push) maintain(ctx context.Context, now time.Time, unexplained bool) {
 // is none, and enables it (and sets the secret) when needed.
 func (p *Push) ensure(ctx context.Context) (active bool, err error) {
 	w := p.state.webhookCursor()
+	if w.fileSecret && w.secret == "" {
+		w.secret = p.fileSecret // restored: the file holds no such secret
+	}
 	secret := p.fileSecret
 	if secret == "" && w.targetURL == p.url {
 		secret = w.secret
@@ -312,7 +321,7 @@ func (p *Push) ensure(ctx context.Context) (active bool, err error) {
 	default:
 		h = *found
 	}
-	p.state.setWebhookCursor(webhookState{id: h.ID, secret: secret, targetURL: p.url})
+	p.state.setWebhookCursor(webhookState{id: h.ID, secret: secret, targetURL: p.url, fileSecret: p.fileSecret != "" && secret == p.fileSecret})
 	return h.Active(), nil
 }
 

@@ -39,7 +39,7 @@ func TestReadmeMetricsTable(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	api := NewAPIRequests(reg)
-	api.Observe(webex.RequestInfo{Endpoint: "rooms", Code: "200"})
+	api.Observe(webex.RequestInfo{Endpoint: "rooms", Code: "200", PageSize: 200, ReducedFrom: 1000})
 	api.BadItem(webex.BadItem{Endpoint: "rooms", Skipped: true})
 	RegisterRateLimitGate(reg, func() time.Time { return time.Time{} })
 	mfs, err := reg.Gather()

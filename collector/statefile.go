@@ -1,47 +1,42 @@
 package collector
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/webex-exporter/webex_exporter/collector/statefile"
 	"github.com/webex-exporter/webex_exporter/webex"
 )
 
 // The state file: what the tracker knows, kept across restarts so that the
-// first scrape after one costs what a warm scrape costs. It is JSON (the
-// standard library's encoder, readable with jq), written whole to a
-// temporary file in the same directory, synced and renamed over the old
-// one, so a crash leaves the old file or the new one, never a torn one.
+// first scrape after one costs what a warm scrape costs. The file itself
+// (format, atomic write, load, setting a corrupt one aside, its metrics) is
+// package statefile, which knows none of the fields below: this file is the
+// glue, the sections the tracker writes and reads. They are format 1's
+// top-level keys: widest_ms, windows, webhook (the push feed's cursor),
+// events (the events feed's cursor), rooms (one record per room) and
+// senders (the person ids the rooms' messages refer to by index).
 
-// stateVersion is the file format's version. A file of another version is
-// set aside like a corrupt one: the exporter starts cold.
-const stateVersion = 1
-
-// savedState is the state file's content.
+// savedState is a state file's content, decoded, until the account is
+// known (Tracker.restored).
 type savedState struct {
-	Version int       `json:"version"`
-	Written time.Time `json:"written"`
-	Account string    `json:"account"` // person id of the account the state belongs to
+	Written time.Time
+	Account string // person id of the account the state belongs to
 	// WidestMS is the widest window when written: the windows' messages
 	// reach back that far from Written, no further.
-	WidestMS int64    `json:"widest_ms"`
-	Windows  []string `json:"windows"`
-	Senders  []string `json:"senders"` // interned person ids; rooms refer to them by index
-	// Webhook is the push feed's webhook and the secret of its signatures.
-	Webhook *savedWebhook `json:"webhook,omitempty"`
-	// Events is the events feed's cursor (--webex.scope=org only).
-	Events *savedEvents `json:"events,omitempty"`
-	Rooms  []savedRoom  `json:"rooms"`
+	WidestMS int64
+	Windows  []string
+	Senders  []string // interned person ids; rooms refer to them by index
+	Webhook  *savedWebhook
+	Events   *savedEvents
+	Rooms    []savedRoom
 }
 
 // savedEvents is the events feed's cursor (eventsFeed).
@@ -91,6 +86,8 @@ type savedRoom struct {
 	Senders []int    `json:"senders,omitempty"`
 }
 
+// savedWebhook is the push feed's cursor. Secret is only a generated one:
+// a secret from --webhook.secret-file stays in its file.
 type savedWebhook struct {
 	ID        string `json:"id"`
 	Secret    string `json:"secret"`
@@ -106,125 +103,181 @@ type savedGap struct {
 	Failures int       `json:"failures,omitempty"`
 }
 
-// saveLocked copies the state into its saved form.
-func (t *Tracker) saveLocked(now time.Time) *savedState {
-	s := &savedState{Version: stateVersion, Written: now, Account: t.owner, WidestMS: t.widest.Milliseconds(),
-		Rooms: make([]savedRoom, 0, len(t.rooms))}
-	for _, w := range t.windows {
-		s.Windows = append(s.Windows, w.Name)
-	}
-	if w := t.webhook; w.id != "" {
-		s.Webhook = &savedWebhook{ID: w.id, Secret: w.secret, TargetURL: w.targetURL}
-	}
-	if f := t.org; f != nil {
-		s.Events = &savedEvents{Since: f.since, Top: f.top, GapFrom: f.gapFrom, GapTo: f.gapTo, GapBacklog: f.gapBacklog}
-	}
-	senders := map[uint32]int{}
-	for id, st := range t.rooms {
-		r := st.room
-		sr := savedRoom{ID: id, Title: r.Title, Type: r.Type, TeamID: r.TeamID, IsLocked: r.IsLocked,
-			LastActivity: r.LastActivity, Created: r.Created,
-			Watched: st.watched, ReadActivity: st.readActivity, Newest: st.newest, NewestIDs: st.newestIDs,
-			Total: st.total, Refreshed: st.refreshed, Pending: st.pending, Uncovered: st.uncovered, NoMessages: st.noMessages, Absent: st.absent,
-			Members: st.members, MembersAt: st.membersAt, MembersActivity: st.membersActivity,
-			Evented: st.evented, Undescribed: !st.described, DescribeFailed: st.describeFailed,
-			At: make([]int64, len(st.history)), IDs: make([]uint32, len(st.history)), Senders: make([]int, len(st.history))}
-		for _, g := range st.gaps {
-			sr.Gaps = append(sr.Gaps, savedGap{BeforeID: g.beforeID, Before: g.before, StopAtID: g.stopAtID,
-				Until: g.until, Backlog: g.backlog, Failures: g.failures})
-		}
-		prev := int64(0)
-		for i, m := range st.history {
-			n, ok := senders[m.sender]
-			if !ok {
-				n = len(s.Senders)
-				senders[m.sender] = n
-				s.Senders = append(s.Senders, t.people.ids[m.sender])
-			}
-			sr.At[i], sr.IDs[i], sr.Senders[i] = m.at-prev, m.id, n
-			prev = m.at
-		}
-		s.Rooms = append(s.Rooms, sr)
-	}
-	return s
+// senderIndex numbers the senders of one file's messages as they come.
+// It is keyed by person id, not by the tracker's table index: the table
+// may be compacted between two rooms of a write.
+type senderIndex struct {
+	index map[string]int
+	ids   []string
 }
 
-// encodeState writes s as JSON, one room at a time, so that writing the
-// state of 10,000 rooms does not hold a second copy of it in memory. The
-// result is what json.Marshal(s) gives (TestEncodeStateIsMarshal).
-func encodeState(w io.Writer, s *savedState) error {
-	head, err := json.Marshal(struct {
-		*savedState
-		Rooms []savedRoom `json:"rooms,omitempty"`
-	}{savedState: s})
-	if err != nil {
-		return err
-	}
-	// head ends with "}": re-open it for the rooms.
-	bw := bufio.NewWriter(w)
-	bw.Write(head[:len(head)-1])
-	bw.WriteString(`,"rooms":[`)
-	for i := range s.Rooms {
-		if i > 0 {
-			bw.WriteByte(',')
+func (s *senderIndex) of(id string) int {
+	n, ok := s.index[id]
+	if !ok {
+		if s.index == nil {
+			s.index = map[string]int{}
 		}
-		b, err := json.Marshal(&s.Rooms[i])
+		n = len(s.ids)
+		s.index[id] = n
+		s.ids = append(s.ids, id)
+	}
+	return n
+}
+
+// saveRoomLocked copies one room into its saved form.
+func (t *Tracker) saveRoomLocked(id string, st *roomState, senders *senderIndex) savedRoom {
+	r := st.room
+	sr := savedRoom{ID: id, Title: r.Title, Type: r.Type, TeamID: r.TeamID, IsLocked: r.IsLocked,
+		LastActivity: r.LastActivity, Created: r.Created,
+		Watched: st.watched, ReadActivity: st.readActivity, Newest: st.newest,
+		// Cloned: the tracker reuses the slice (st.newestIDs[:0]) while the
+		// room is encoded outside the lock.
+		NewestIDs: slices.Clone(st.newestIDs),
+		Total:     st.total, Refreshed: st.refreshed, Pending: st.pending, Uncovered: st.uncovered, NoMessages: st.noMessages, Absent: st.absent,
+		Members: st.members, MembersAt: st.membersAt, MembersActivity: st.membersActivity,
+		Evented: st.evented, Undescribed: !st.described, DescribeFailed: st.describeFailed}
+	for _, g := range st.gaps {
+		sr.Gaps = append(sr.Gaps, savedGap{BeforeID: g.beforeID, Before: g.before, StopAtID: g.stopAtID,
+			Until: g.until, Backlog: g.backlog, Failures: g.failures})
+	}
+	if n := len(st.history); n > 0 {
+		sr.At, sr.IDs, sr.Senders = make([]int64, n), make([]uint32, n), make([]int, n)
+	}
+	prev := int64(0)
+	for i, m := range st.history {
+		sr.At[i], sr.IDs[i], sr.Senders[i] = m.at-prev, m.id, senders.of(t.people.ids[m.sender])
+		prev = m.at
+	}
+	return sr
+}
+
+// errOwnerChanged stops a write during which the token's account changed:
+// the file would mix two accounts' rooms.
+var errOwnerChanged = errors.New("the account changed during the write")
+
+// SaveState writes the state file now (after a refresh, and at shutdown).
+// Failures are logged and counted in webex_state_write_failures_total. A
+// state that belongs to no account yet is not written (statefile.ErrNoAccount):
+// it would replace a restored file that is still waiting to be adopted.
+//
+// The rooms are written one at a time, each copied under the lock and
+// encoded after it: the write holds one room's copy at a time, not a
+// second copy of the state, and never holds the lock across file I/O.
+func (t *Tracker) SaveState() error {
+	if t.stateFile == nil {
+		return nil
+	}
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	h, body := t.saveState()
+	return t.stateFile.Save(h, body)
+}
+
+// saveState takes what the state file's header and small sections need
+// under the lock, and returns them with the body that writes the rooms.
+func (t *Tracker) saveState() (statefile.Header, func(*statefile.Writer) error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	t.stateAttempt = now
+	h := statefile.Header{Written: now, Account: t.owner}
+	widest := t.widest.Milliseconds()
+	var windows []string
+	for _, w := range t.windows {
+		windows = append(windows, w.Name)
+	}
+	var webhook *savedWebhook
+	if w := t.webhook; w.id != "" {
+		webhook = &savedWebhook{ID: w.id, TargetURL: w.targetURL}
+		if !w.fileSecret {
+			webhook.Secret = w.secret
+		}
+	}
+	var events *savedEvents
+	if f := t.org; f != nil {
+		events = &savedEvents{Since: f.since, Top: f.top, GapFrom: f.gapFrom, GapTo: f.gapTo, GapBacklog: f.gapBacklog}
+	}
+	ids := slices.Sorted(maps.Keys(t.rooms))
+
+	return h, func(w *statefile.Writer) error {
+		if err := w.Value("widest_ms", widest); err != nil {
+			return err
+		}
+		if err := w.Value("windows", windows); err != nil {
+			return err
+		}
+		if webhook != nil {
+			if err := w.Value("webhook", webhook); err != nil {
+				return err
+			}
+		}
+		if events != nil {
+			if err := w.Value("events", events); err != nil {
+				return err
+			}
+		}
+		var senders senderIndex
+		err := w.List("rooms", func(add func(any) error) error {
+			for _, id := range ids {
+				t.mu.Lock()
+				st, ok := t.rooms[id]
+				owner := t.owner
+				var sr savedRoom
+				if ok {
+					sr = t.saveRoomLocked(id, st, &senders)
+				}
+				t.mu.Unlock()
+				switch {
+				case owner != h.Account:
+					return errOwnerChanged
+				case !ok: // gone since the write began
+					continue
+				}
+				if err := add(&sr); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		bw.Write(b)
+		return w.Value("senders", senders.ids)
 	}
-	bw.WriteString("]}")
-	return bw.Flush()
 }
 
 // decodeState reads and checks a state file's content, one room at a time.
-// Anything it does not accept is an error: the caller sets the file aside.
+// Anything it does not accept is an error: the file is set aside.
 func decodeState(r io.Reader) (*savedState, error) {
 	var s savedState
-	dec := json.NewDecoder(r)
-	if err := decodeObject(dec, func(key string) error {
-		switch key {
+	h, err := statefile.Decode(r, func(name string, b *statefile.Body) error {
+		switch name {
 		case "rooms":
-			return decodeArray(dec, func() error {
+			return b.Each(func(b *statefile.Body) error {
 				var room savedRoom
-				if err := dec.Decode(&room); err != nil {
+				if err := b.Decode(&room); err != nil {
 					return err
 				}
 				s.Rooms = append(s.Rooms, room)
 				return nil
 			})
-		case "version":
-			return dec.Decode(&s.Version)
-		case "written":
-			return dec.Decode(&s.Written)
-		case "account":
-			return dec.Decode(&s.Account)
 		case "widest_ms":
-			return dec.Decode(&s.WidestMS)
+			return b.Decode(&s.WidestMS)
 		case "windows":
-			return dec.Decode(&s.Windows)
+			return b.Decode(&s.Windows)
 		case "senders":
-			return dec.Decode(&s.Senders)
+			return b.Decode(&s.Senders)
 		case "webhook":
-			return dec.Decode(&s.Webhook)
+			return b.Decode(&s.Webhook)
 		case "events":
-			return dec.Decode(&s.Events)
+			return b.Decode(&s.Events)
 		}
-		var skip json.RawMessage
-		return dec.Decode(&skip)
-	}); err != nil {
-		return nil, fmt.Errorf("not a state file: %w", err)
+		return nil // a section of a later version: skipped
+	})
+	if err != nil {
+		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("not a state file: data after the end")
-	}
-	if s.Version != stateVersion {
-		return nil, fmt.Errorf("format version %d, want %d", s.Version, stateVersion)
-	}
-	if s.Account == "" {
-		return nil, errors.New("no account")
-	}
+	s.Written, s.Account = h.Written, h.Account
 	if s.WidestMS <= 0 {
 		return nil, fmt.Errorf("widest window %d ms: want a positive duration", s.WidestMS)
 	}
@@ -269,7 +322,9 @@ func (t *Tracker) restoreLocked(s *savedState) {
 	}
 	clear(t.rooms)
 	if w := s.Webhook; w != nil {
-		t.webhook = webhookState{id: w.ID, secret: w.Secret, targetURL: w.TargetURL}
+		// No secret: it was --webhook.secret-file's, which the push feed
+		// knows (and uses) by itself.
+		t.webhook = webhookState{id: w.ID, secret: w.Secret, targetURL: w.TargetURL, fileSecret: w.Secret == ""}
 	}
 	if f := t.org; f != nil && s.Events != nil {
 		e := s.Events
@@ -320,7 +375,7 @@ func (t *Tracker) restoreLocked(s *savedState) {
 		st.updateRead()
 		t.rooms[sr.ID] = st
 	}
-	level.Info(t.logger).Log("msg", "Resuming from the state file", "file", t.statePath, "rooms", len(t.rooms), "written", s.Written.UTC().Format(time.RFC3339))
+	level.Info(t.logger).Log("msg", "Resuming from the state file", "file", t.stateFile.Path(), "rooms", len(t.rooms), "written", s.Written.UTC().Format(time.RFC3339))
 }
 
 // clampFuture brings a restored room's times that lie ahead of now (the
@@ -349,30 +404,17 @@ func (st *roomState) clampFuture(now time.Time) {
 
 // LoadState reads the state file, if one is configured and exists, before
 // the first scrape. Its content waits until the account is known (see
-// adoptLocked). A file that cannot be decoded is renamed to PATH.corrupt
-// with a warning and the exporter starts cold: it never refuses to start.
+// adoptLocked). A file that cannot be decoded is set aside with a warning
+// and the exporter starts cold: it never refuses to start.
 func (t *Tracker) LoadState() {
-	if t.statePath == "" {
+	if t.stateFile == nil {
 		return
 	}
-	f, err := os.Open(t.statePath)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		level.Info(t.logger).Log("msg", "No state file yet; starting cold", "file", t.statePath)
-		return
-	case err != nil:
-		level.Warn(t.logger).Log("msg", "Cannot read the state file; starting cold", "file", t.statePath, "err", err)
-		return
-	}
-	s, err := decodeState(bufio.NewReader(f))
-	f.Close()
-	if err != nil {
-		aside := t.statePath + ".corrupt"
-		if rerr := os.Rename(t.statePath, aside); rerr != nil {
-			level.Warn(t.logger).Log("msg", "State file unusable, and it could not be set aside; starting cold", "file", t.statePath, "err", err, "rename_err", rerr)
-			return
-		}
-		level.Warn(t.logger).Log("msg", "State file unusable; set aside, starting cold", "file", t.statePath, "moved_to", aside, "err", err)
+	var s *savedState
+	if !t.stateFile.Load(func(r io.Reader) (err error) {
+		s, err = decodeState(r)
+		return err
+	}) {
 		return
 	}
 	t.mu.Lock()
@@ -386,184 +428,22 @@ func (t *Tracker) LoadState() {
 // saveIfDue writes the state file when StateInterval has passed since the
 // last attempt.
 func (t *Tracker) saveIfDue(now time.Time) {
-	if t.statePath == "" {
+	if t.stateFile == nil {
 		return
 	}
 	t.mu.Lock()
 	due := now.Sub(t.stateAttempt) >= t.stateInterval
 	t.mu.Unlock()
 	if due {
-		t.SaveState() //nolint:errcheck // logged and counted by SaveState
+		t.SaveState() //nolint:errcheck // logged and counted by the state file
 	}
 }
 
-// SaveState writes the state file now (after a refresh, and at shutdown).
-// Failures are logged and counted in webex_state_write_failures_total. A
-// state that belongs to no account yet is not written: it would replace a
-// restored file that is still waiting to be adopted.
-func (t *Tracker) SaveState() error {
-	if t.statePath == "" {
-		return nil
+// NewStateMetrics describes t's state file metrics; it emits nothing when
+// the state file is off (or t is nil).
+func NewStateMetrics(t *Tracker) prometheus.Collector {
+	if t == nil {
+		return statefile.NewMetrics(nil)
 	}
-	t.writeMu.Lock()
-	defer t.writeMu.Unlock()
-	t.mu.Lock()
-	now := t.now()
-	t.stateAttempt = now
-	if t.owner == "" {
-		t.mu.Unlock()
-		return nil
-	}
-	s := t.saveLocked(now)
-	t.mu.Unlock()
-
-	var size int64
-	err := writeFileAtomic(t.statePath, 0o600, func(w io.Writer) error {
-		cw := &countingWriter{w: w}
-		err := encodeState(cw, s)
-		size = cw.n
-		return err
-	})
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err != nil {
-		t.stateFailures++
-		level.Error(t.logger).Log("msg", "Writing the state file failed", "file", t.statePath, "err", err)
-		return err
-	}
-	t.stateWritten = now
-	level.Debug(t.logger).Log("msg", "State file written", "file", t.statePath, "rooms", len(s.Rooms), "bytes", size)
-	return nil
-}
-
-// writeFileAtomic replaces path with what write writes, so that a crash at
-// any point leaves the old file or the new one: a temporary file in the
-// same directory, synced, renamed over path, and the directory synced.
-func writeFileAtomic(path string, perm fs.FileMode, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(perm); err != nil {
-		return err
-	}
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// decodeObject walks a JSON object, calling field for each key with the
-// decoder before the key's value.
-func decodeObject(dec *json.Decoder, field func(key string) error) error {
-	if err := expectDelim(dec, '{'); err != nil {
-		return err
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return fmt.Errorf("key %v", tok)
-		}
-		if err := field(key); err != nil {
-			return fmt.Errorf("%s: %w", key, err)
-		}
-	}
-	return expectDelim(dec, '}')
-}
-
-// decodeArray walks a JSON array, calling elem before each element.
-func decodeArray(dec *json.Decoder, elem func() error) error {
-	if err := expectDelim(dec, '['); err != nil {
-		return err
-	}
-	for dec.More() {
-		if err := elem(); err != nil {
-			return err
-		}
-	}
-	return expectDelim(dec, ']')
-}
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("want %q, got %v", want, tok)
-	}
-	return nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// StateMetrics are the state file's metrics, for the exporter's own registry.
-type StateMetrics struct {
-	t                 *Tracker
-	written, failures *prometheus.Desc
-}
-
-// NewStateMetrics describes t's state file; it emits nothing when the state
-// file is off.
-func NewStateMetrics(t *Tracker) *StateMetrics {
-	return &StateMetrics{t: t,
-		written:  prometheus.NewDesc(namespace+"_state_last_write_timestamp_seconds", "When the state file (--state.file) was last written successfully, Unix time; absent until then.", nil, nil),
-		failures: prometheus.NewDesc(namespace+"_state_write_failures_total", "Failed writes of the state file (--state.file).", nil, nil),
-	}
-}
-
-var _ prometheus.Collector = (*StateMetrics)(nil)
-
-// Describe implements prometheus.Collector.
-func (m *StateMetrics) Describe(ch chan<- *prometheus.Desc) {
-	ch <- m.written
-	ch <- m.failures
-}
-
-// Collect implements prometheus.Collector.
-func (m *StateMetrics) Collect(ch chan<- prometheus.Metric) {
-	if m.t.statePath == "" {
-		return
-	}
-	m.t.mu.Lock()
-	written, failures := m.t.stateWritten, m.t.stateFailures
-	m.t.mu.Unlock()
-	if !written.IsZero() {
-		ch <- prometheus.MustNewConstMetric(m.written, prometheus.GaugeValue, unix(written))
-	}
-	ch <- prometheus.MustNewConstMetric(m.failures, prometheus.CounterValue, float64(failures))
+	return statefile.NewMetrics(t.stateFile)
 }

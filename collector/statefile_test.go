@@ -4,16 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/webex-exporter/webex_exporter/collector/statefile"
 	"github.com/webex-exporter/webex_exporter/webex"
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
 )
@@ -123,7 +131,10 @@ func TestStateFiltersChanged(t *testing.T) {
 // TestStateWriteFailure: a failed write is counted and logged, the old
 // file stays, and the next write succeeds.
 func TestStateWriteFailure(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "state.json")
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 44, Rooms: 10, Now: t0})
 	e := newEnv(t, org, Config{StateFile: path, StateInterval: time.Hour})
@@ -132,21 +143,12 @@ func TestStateWriteFailure(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no state written after the first refresh: %v", err)
 	}
-	if err := os.Chmod(dir, 0o500); err != nil {
+	// The directory goes away (an unmounted volume): even root cannot write.
+	moved := dir + ".moved"
+	if err := os.Rename(dir, moved); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Chmod(dir, 0o700) //nolint:errcheck // cleanup
-	if os.Geteuid() == 0 {
-		// root writes anyway: make the temporary file's name a directory instead.
-		os.Chmod(dir, 0o700) //nolint:errcheck
-		if err := os.WriteFile(path, old, 0o400); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		e.tracker.statePath = filepath.Join(dir, "sub", "missing", "state.json")
-	}
+	e.clock.Add(time.Minute)
 	if err := e.tracker.SaveState(); err == nil {
 		t.Fatal("SaveState succeeded where it cannot write")
 	}
@@ -157,8 +159,19 @@ func TestStateWriteFailure(t *testing.T) {
 	if vals[key("webex_state_last_write_timestamp_seconds")] != unixSec(t0) {
 		t.Errorf("last write = %v; want the first write at %v", vals[key("webex_state_last_write_timestamp_seconds")], unixSec(t0))
 	}
+	if err := os.Rename(moved, dir); err != nil {
+		t.Fatal(err)
+	}
 	if b, _ := os.ReadFile(path); string(b) != string(old) {
 		t.Errorf("the old state file changed after a failed write")
+	}
+	now := e.clock.Add(time.Minute)
+	if err := e.tracker.SaveState(); err != nil {
+		t.Fatalf("the write after the failure: %v", err)
+	}
+	vals = collectValues(t, NewStateMetrics(e.tracker))
+	if vals[key("webex_state_last_write_timestamp_seconds")] != unixSec(now) || vals[key("webex_state_write_failures_total")] != 1 {
+		t.Errorf("after the next write: %v", vals)
 	}
 }
 
@@ -176,54 +189,61 @@ func collectValues(t *testing.T, c prometheus.Collector) map[string]float64 {
 
 // savedSample is a small valid state file, for the fuzzer's seeds.
 func savedSample(t testing.TB) []byte {
+	path := filepath.Join(t.TempDir(), "state.json")
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 45, Rooms: 4, Now: t0, ActiveFraction: 1, MaxMessagesPerRoom: 3})
-	e := newEnv(t, org, Config{})
+	e := newEnv(t, org, Config{StateFile: path})
 	e.scrape(t, 10*time.Second)
-	e.tracker.mu.Lock()
-	defer e.tracker.mu.Unlock()
-	b, err := json.Marshal(e.tracker.saveLocked(t0))
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-// TestEncodeStateIsMarshal: the streaming writer writes what json.Marshal
-// writes, and the streaming reader reads it back whole.
-func TestEncodeStateIsMarshal(t *testing.T) {
+// TestStateFileRoundTrip: a file loaded and written again is the same
+// file, byte for byte (rooms in id order, senders numbered as they come),
+// with every field set somewhere: gaps, events cursor, webhook, members.
+func TestStateFileRoundTrip(t *testing.T) {
+	path := statePath(t)
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 46, Rooms: 30, Now: t0, ActiveFraction: 1, KMSFailures: 1})
-	e := newEnv(t, org, Config{})
+	e := newEnv(t, org, Config{StateFile: path, Memberships: true, Scope: ScopeMember})
 	e.scrape(t, 10*time.Second)
 	e.tracker.mu.Lock()
-	s := e.tracker.saveLocked(t0)
+	for _, st := range e.tracker.rooms {
+		st.gaps = []*gap{{beforeID: "m", until: t0, backlog: true, failures: 2}, {before: t0}}
+		break
+	}
+	e.tracker.webhook = webhookState{id: "hook", secret: "generated-secret-0123456789abcdef", targetURL: "https://example.com/hook"}
 	e.tracker.mu.Unlock()
-	s.Rooms[0].Gaps = []savedGap{{BeforeID: "m", Until: t0, Backlog: true, Failures: 2}, {Before: t0}}
-	for _, st := range []*savedState{s, {Version: 1, Account: "a", WidestMS: 1}} {
-		var buf bytes.Buffer
-		if err := encodeState(&buf, st); err != nil {
-			t.Fatal(err)
-		}
-		want, err := json.Marshal(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(buf.Bytes(), want) && len(st.Rooms) > 0 {
-			t.Errorf("encodeState differs from json.Marshal:\n%.300s\n%.300s", buf.Bytes(), want)
-		}
-		back, err := decodeState(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if normalise(back) != normalise(st) {
-			t.Errorf("decodeState(encodeState(s)) differs from s")
+	if err := e.tracker.SaveState(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"gaps":[{"before_id":"m"`, `"members":`, `"webhook":{"id":"hook"`, `"senders":["`} {
+		if !strings.Contains(string(first), want) {
+			t.Errorf("the file has no %s", want)
 		}
 	}
-}
-
-// normalise makes nil and empty slices compare equal after a round trip.
-func normalise(s *savedState) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	e2 := e.restart(t, Config{StateFile: path, Memberships: true})
+	e2.tracker.mu.Lock()
+	e2.tracker.adoptLocked(org.Me.ID)
+	e2.tracker.mu.Unlock()
+	if err := e2.tracker.SaveState(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first, second) {
+		t.Errorf("the file changed through a load and a write:\n%.600s\n%.600s", first, second)
+	}
+	if err := json.Unmarshal(first, new(map[string]any)); err != nil {
+		t.Errorf("not JSON: %v", err)
+	}
 }
 
 // FuzzDecodeState: whatever the file holds, decoding and restoring it never
@@ -233,6 +253,7 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add(valid)
 	f.Add(valid[:len(valid)/2])
 	f.Add([]byte(`{"version":1,"account":"a","widest_ms":1,"senders":["p"],"rooms":[{"id":"r","at":[5,-1],"ids":[1,2],"senders":[0,0]}]}`))
+	f.Add([]byte(`{"version":1,"account":"a","widest_ms":1,"rooms":[{"id":"r","at":[5],"ids":[1],"senders":[0]}],"senders":["p"],"later":{"x":[1]}}`))
 	f.Add([]byte(`{"version":1,"account":"a","widest_ms":1,"rooms":[{"id":"r"},{"id":"r"}]}`))
 	f.Add([]byte(`{"version":2}`))
 	f.Add([]byte(`null`))
@@ -264,21 +285,7 @@ func FuzzDecodeState(f *testing.F) {
 func BenchmarkStateFile(b *testing.B) {
 	windows, _ := ParseWindows("1h,24h")
 	path := filepath.Join(b.TempDir(), "state.json")
-	tr := NewTracker(nil, Config{Windows: windows, Now: func() time.Time { return t0 }, StateFile: path})
-	rnd := rand.New(rand.NewPCG(1, 2))
-	tr.owner = webextest.MakeID("PEOPLE", 1)
-	for i := range 10000 {
-		id := webextest.MakeID("ROOM", uint64(i))
-		st := &roomState{room: webex.Room{ID: id, Title: fmt.Sprintf("Room %d", i), Type: "group",
-			LastActivity: t0.Add(-time.Minute), Created: t0.Add(-time.Hour * 24 * 30)},
-			watched: true, read: true, readActivity: t0.Add(-time.Minute), total: uint64(rnd.IntN(1000)),
-			refreshed: t0, newest: t0.Add(-time.Minute), newestIDs: []string{webextest.MakeID("MESSAGE", uint64(i))}}
-		for j := range 20 {
-			at := t0.Add(-24*time.Hour + time.Duration(j+1)*time.Hour).UnixMilli()
-			st.history = append(st.history, msg{at: at, id: rnd.Uint32(), sender: tr.intern(webextest.MakeID("PEOPLE", uint64(rnd.IntN(5000))))})
-		}
-		tr.rooms[id] = st
-	}
+	tr := benchState(path, 10000, 20)
 	b.Run("write", func(b *testing.B) {
 		for b.Loop() {
 			if err := tr.SaveState(); err != nil {
@@ -304,4 +311,238 @@ func BenchmarkStateFile(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkStateWriteRSS measures what the first write of a large state
+// (10,000 rooms, 2 million messages in the windows) adds to the process's
+// peak RSS: rss-MiB is the resident set before the write, peak-MiB the
+// peak during it (VmHWM, reset before the write). Linux only:
+//
+//	go test -run '^$' -bench StateWriteRSS -benchtime 1x ./collector/
+func BenchmarkStateWriteRSS(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "state.json")
+	tr := benchState(path, 10000, 200)
+	runtime.GC()
+	debug.FreeOSMemory()
+	rss := procStatus(b, "VmRSS")
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Fatalf("resetting the peak RSS: %v", err)
+	}
+	for b.Loop() {
+		if err := tr.SaveState(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(rss, "rss-MiB")
+	b.ReportMetric(procStatus(b, "VmHWM"), "peak-MiB")
+}
+
+// procStatus reads one of /proc/self/status's sizes, in MiB.
+func procStatus(b *testing.B, field string) float64 {
+	st, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(st), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(v), "%f kB", &kb)
+			return kb / 1024
+		}
+	}
+	b.Fatalf("no %s in /proc/self/status", field)
+	return 0
+}
+
+// benchState builds a tracker holding rooms rooms with perRoom messages
+// each in the windows (the last 24 hours), from 5,000 senders.
+func benchState(path string, rooms, perRoom int) *Tracker {
+	windows, _ := ParseWindows("1h,24h")
+	tr := NewTracker(nil, Config{Windows: windows, Now: func() time.Time { return t0 }, StateFile: path})
+	rnd := rand.New(rand.NewPCG(1, 2))
+	tr.owner = webextest.MakeID("PEOPLE", 1)
+	step := 24 * time.Hour / time.Duration(perRoom+1)
+	for i := range rooms {
+		id := webextest.MakeID("ROOM", uint64(i))
+		st := &roomState{room: webex.Room{ID: id, Title: fmt.Sprintf("Room %d", i), Type: "group",
+			LastActivity: t0.Add(-time.Minute), Created: t0.Add(-time.Hour * 24 * 30)},
+			watched: true, read: true, readActivity: t0.Add(-time.Minute), total: uint64(rnd.IntN(1000)),
+			refreshed: t0, newest: t0.Add(-time.Minute), newestIDs: []string{webextest.MakeID("MESSAGE", uint64(i))},
+			history: make(history, 0, perRoom)}
+		for j := range perRoom {
+			at := t0.Add(-24*time.Hour + time.Duration(j+1)*step).UnixMilli()
+			st.history = append(st.history, msg{at: at, id: rnd.Uint32(), sender: tr.intern(webextest.MakeID("PEOPLE", uint64(rnd.IntN(5000))))})
+		}
+		tr.rooms[id] = st
+	}
+	return tr
+}
+
+// countingWriter counts what goes through it (BenchmarkWarmScrape's
+// exposition size).
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestStateKeepsNoFileSecret: a webhook secret given with
+// --webhook.secret-file is not copied into the state file; restarted with
+// the same secret file, the exporter keeps its webhook and knows the secret.
+func TestStateKeepsNoFileSecret(t *testing.T) {
+	const secret = "secret-from-its-own-file-0123456789abcdef"
+	path := statePath(t)
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 53, Rooms: 10, Now: t0, ActiveFraction: 1})
+	e := newEnv(t, org, Config{StateFile: path})
+	p := attachPush(t, e, org)
+	p.push.fileSecret = secret
+	p.scrape(t, 10*time.Second)
+	hooks := p.srv.Webhooks()
+	if len(hooks) != 1 || hooks[0].Secret != secret {
+		t.Fatalf("webhooks %d; want one with the file's secret", len(hooks))
+	}
+	if err := e.tracker.SaveState(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(secret)) {
+		t.Error("the state file holds the secret of --webhook.secret-file")
+	}
+	if !bytes.Contains(b, []byte(hooks[0].ID)) {
+		t.Error("the state file does not hold the webhook's id")
+	}
+
+	e2 := e.restart(t, Config{StateFile: path})
+	p2 := attachPush(t, e2, org)
+	p2.push.fileSecret = secret
+	p2.push.url = hooks[0].TargetURL
+	p.srv.ResetRequests()
+	e2.clock.Add(time.Minute)
+	p2.scrape(t, 10*time.Second)
+	if c := p.srv.Requests(); c["webhooks"] != 1 {
+		t.Errorf("webhook calls after the restart: %v; want 1 (the status check, no update)", c)
+	}
+	if after := p.srv.Webhooks(); len(after) != 1 || after[0].ID != hooks[0].ID || after[0].Secret != secret {
+		t.Errorf("the webhook changed across the restart")
+	}
+	e2.tracker.mu.Lock()
+	known := e2.tracker.webhook.secret == secret
+	e2.tracker.mu.Unlock()
+	if !known {
+		t.Error("the restarted exporter does not know the secret")
+	}
+}
+
+// TestStateNoAccount: before the account is known, a write writes nothing
+// and says so (statefile.ErrNoAccount), and it counts as no failure.
+func TestStateNoAccount(t *testing.T) {
+	path := statePath(t)
+	windows, _ := ParseWindows("1h")
+	tr := NewTracker(nil, Config{Windows: windows, StateFile: path, Now: func() time.Time { return t0 }})
+	tr.LoadState()
+	if err := tr.SaveState(); !errors.Is(err, statefile.ErrNoAccount) {
+		t.Errorf("SaveState with no account = %v; want statefile.ErrNoAccount", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a file was written: %v", err)
+	}
+	if v := collectValues(t, NewStateMetrics(tr)); v[key("webex_state_write_failures_total")] != 0 {
+		t.Errorf("failures %v; want 0", v)
+	}
+}
+
+// TestStateWriteHoldsNoSecondCopy: halfway through writing the state of
+// 10,000 rooms with 200,000 messages, the live heap holds little more than
+// before the write: one room's copy, the room ids and the senders' numbers,
+// not a copy of every room's messages (9 MiB here).
+func TestStateWriteHoldsNoSecondCopy(t *testing.T) {
+	tr := benchState(statePath(t), 10000, 20)
+	live := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := live()
+	h, body := tr.saveState()
+	probe := &probeWriter{at: 4 << 20, probe: live}
+	if err := statefile.Encode(probe, h, body); err != nil {
+		t.Fatal(err)
+	}
+	if probe.n < 2*probe.at || probe.got == 0 {
+		t.Fatalf("wrote %d bytes; the probe at %d did not run in the middle", probe.n, probe.at)
+	}
+	t.Logf("grew %.2f MiB", float64(int64(probe.got)-int64(before))/(1<<20))
+	if grew := int64(probe.got) - int64(before); grew > 2<<20 {
+		t.Errorf("the live heap grew by %.1f MiB during the write; want under 2 MiB (no second copy of the state)", float64(grew)/(1<<20))
+	}
+	runtime.KeepAlive(tr)
+}
+
+// probeWriter discards what it is given and calls probe once when at bytes
+// have gone through.
+type probeWriter struct {
+	at, n int
+	probe func() uint64
+	got   uint64
+}
+
+func (p *probeWriter) Write(b []byte) (int, error) {
+	p.n += len(b)
+	if p.got == 0 && p.n >= p.at {
+		p.got = p.probe()
+	}
+	return len(b), nil
+}
+
+// TestStateWriteWhileIngesting: a write takes the lock room by room, so
+// messages keep arriving during it (run with -race: the write reads no
+// room state outside the lock); what it wrote loads, and the next write
+// has every message.
+func TestStateWriteWhileIngesting(t *testing.T) {
+	path := statePath(t)
+	tr := benchState(path, 1000, 5)
+	ids := slices.Sorted(maps.Keys(tr.rooms))
+	done := make(chan error)
+	go func() { done <- tr.SaveState() }()
+	pushed := 0
+	for writing := true; writing; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			writing = false
+		default:
+			// Newer than the newest: each resets the room's newest ids.
+			id := ids[pushed%len(ids)]
+			tr.pushed(webex.Message{ID: fmt.Sprintf("pushed-%d", pushed), RoomID: id,
+				PersonID: "p", Created: t0.Add(-time.Minute + time.Duration(pushed+1)*time.Microsecond)})
+			pushed++
+		}
+	}
+	if pushed == 0 {
+		t.Fatal("no message arrived during the write")
+	}
+	if err := tr.SaveState(); err != nil {
+		t.Fatal(err)
+	}
+	windows, _ := ParseWindows("1h,24h")
+	t2 := NewTracker(nil, Config{Windows: windows, Now: func() time.Time { return t0.Add(time.Hour) }, StateFile: path})
+	t2.LoadState()
+	t2.mu.Lock()
+	t2.adoptLocked(tr.owner)
+	t2.mu.Unlock()
+	_, _, messages, _ := t2.stateSize()
+	if want := 1000*5 + pushed; messages != want {
+		t.Errorf("%d messages after the reload; want %d (%d pushed during the write)", messages, want, pushed)
+	}
 }

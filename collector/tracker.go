@@ -8,6 +8,7 @@ import (
 	"github.com/go-kit/log"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/webex-exporter/webex_exporter/collector/statefile"
 	"github.com/webex-exporter/webex_exporter/webex"
 )
 
@@ -96,13 +97,11 @@ type Tracker struct {
 	reconcile time.Duration
 	webhook   webhookState // the push feed's cursor
 
-	// The state file (see statefile.go).
-	statePath     string
+	// The state file (see statefile.go); nil when off.
+	stateFile     *statefile.File
 	stateInterval time.Duration
 	writeMu       sync.Mutex // one write at a time
-	stateWritten  time.Time  // last successful write (t.now)
 	stateAttempt  time.Time  // last attempt (t.now)
-	stateFailures uint64     // failed writes
 
 	org *eventsFeed // the events feed's cursor, in ScopeOrg; nil otherwise
 
@@ -184,7 +183,6 @@ func NewTracker(src Source, cfg Config) *Tracker {
 		rooms:       map[string]*roomState{},
 		fl:          flights{minInterval: cfg.MinInterval},
 
-		statePath:     cfg.StateFile,
 		stateInterval: cfg.StateInterval,
 	}
 	if t.stateInterval <= 0 {
@@ -202,6 +200,9 @@ func NewTracker(src Source, cfg Config) *Tracker {
 	}
 	if t.logger == nil {
 		t.logger = log.NewNopLogger()
+	}
+	if cfg.StateFile != "" {
+		t.stateFile = statefile.New(cfg.StateFile, t.logger)
 	}
 	// The feeds, in the order a refresh runs them (refresh.go); NewPush
 	// adds the push feed.

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,12 @@ type RequestInfo struct {
 	Endpoint string // "rooms", "messages", "people/me", "memberships", "events", "webhooks", ...
 	Code     string // HTTP status ("200", "429") or "error" when no answer came
 	Duration time.Duration
+	// PageSize is the max the call asked (0: none).
+	PageSize int
+	// ReducedFrom, when not 0, is the max Webex answered 504 to just
+	// before: this call asks the same page again with PageSize (see
+	// pageSizeHold; later calls keep the smaller size without saying so).
+	ReducedFrom int
 }
 
 // Options configure a Client. Token is required.
@@ -69,7 +76,11 @@ type Client struct {
 	observe   func(RequestInfo)
 	onBadItem func(BadItem)
 
+	now func() time.Time // the clock of the page sizes and the server's time
+
 	mu          sync.Mutex
+	pageLimits  map[string]pageLimit // by endpoint, after a 504
+	serverSkew  time.Duration        // the server's Date less the local time, at the last answer
 	pausedUntil time.Time
 	pauseErr    *RateLimitError
 	tokenSum    [sha256.Size]byte // of the token last sent: to notice a change, without a copy
@@ -103,6 +114,7 @@ func New(o Options) (*Client, error) {
 		maxBody:   o.MaxBodyBytes,
 		observe:   o.Observe,
 		onBadItem: o.OnBadItem,
+		now:       time.Now,
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = defaultMaxBody
@@ -197,9 +209,10 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 // do sends an authenticated request with an optional JSON body to u (which
 // must be on the API's origin), honouring the rate-limit gate, Retry-After
 // within ctx's deadline, re-reading the token once after a 401, and calling
-// once more after a transient failure. Every attempt is reported to
-// Observe. A POST is sent once: it is not idempotent, so no answer makes it
-// safe to repeat.
+// once more after a transient failure. A GET answered 504 is asked again
+// at once with a smaller max instead, while its max can shrink (see
+// pageSizeHold). Every attempt is reported to Observe. A POST is sent
+// once: it is not idempotent, so no answer makes it safe to repeat.
 func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte) (*response, error) {
 	if !c.sameOrigin(u) {
 		return nil, &PagingError{Endpoint: endpointOf(u.Path, c.base.Path), Reason: "foreign host", URL: origin(u)}
@@ -209,18 +222,31 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte)
 	if method == http.MethodPost {
 		attempts = 1
 	}
-	reread, retried := false, false
+	if method == http.MethodGet {
+		u = c.limitPage(endpoint, u)
+	}
+	reread, retried, reducedFrom := false, false, 0
 	for attempt := 1; ; attempt++ {
 		if err := c.waitGate(ctx); err != nil {
 			return nil, err
 		}
-		resp, err := c.roundTrip(ctx, method, endpoint, u, body)
+		resp, err := c.roundTrip(ctx, method, endpoint, u, body, reducedFrom)
 		if err == nil {
 			return resp, nil
 		}
 		var rl *RateLimitError
 		if errors.As(err, &rl) {
 			c.pause(rl)
+		}
+		reducedFrom = 0
+		if method == http.MethodGet && StatusCode(err) == http.StatusGatewayTimeout {
+			// Asked again at once with a smaller max, outside the attempts:
+			// the max shrinks to 50 at most twice.
+			if smaller := c.shrinkPage(endpoint, u); smaller != nil {
+				reducedFrom, u = maxOf(u), smaller
+				attempt--
+				continue
+			}
 		}
 		if attempt >= attempts {
 			return nil, err
@@ -283,7 +309,8 @@ func (e *noAnswerError) Error() string { return e.err.Error() }
 func (e *noAnswerError) Unwrap() error { return e.err }
 
 // roundTrip makes one HTTP request and turns any non-2xx answer into a typed error.
-func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.URL, body []byte) (*response, error) {
+// reducedFrom goes to Observe (see RequestInfo).
+func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.URL, body []byte, reducedFrom int) (*response, error) {
 	tok, err := c.token.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("webex %s: getting token: %w", endpoint, err)
@@ -305,10 +332,12 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.
 	if c.userAgent != "" {
 		req.Header.Set(userAgentHeader, c.userAgent)
 	}
+	info := RequestInfo{Endpoint: endpoint, PageSize: maxOf(u), ReducedFrom: reducedFrom}
 	start := time.Now()
 	res, err := c.http.Do(req)
 	if err != nil {
-		c.report(endpoint, "error", start)
+		info.Code = "error"
+		c.report(info, start)
 		err = fmt.Errorf("webex %s: %w", endpoint, stripURL(err))
 		var refused *PagingError // a redirect checkRedirect refused
 		if ctx.Err() == nil && !errors.As(err, &refused) {
@@ -322,7 +351,9 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.
 		limit = maxErrorBody
 	}
 	body, readErr := readBody(res.Body, res.ContentLength, limit)
-	c.report(endpoint, fmt.Sprint(res.StatusCode), start)
+	info.Code = strconv.Itoa(res.StatusCode)
+	c.report(info, start)
+	c.noteServerTime(res.Header.Get("Date"))
 	if res.StatusCode/100 != 2 {
 		return nil, c.apiError(endpoint, res, body)
 	}
@@ -348,10 +379,34 @@ func readBody(r io.Reader, size, limit int64) ([]byte, error) {
 	return b[:n], err
 }
 
-func (c *Client) report(endpoint, code string, start time.Time) {
+func (c *Client) report(info RequestInfo, start time.Time) {
 	if c.observe != nil {
-		c.observe(RequestInfo{Endpoint: endpoint, Code: code, Duration: time.Since(start)})
+		info.Duration = time.Since(start)
+		c.observe(info)
 	}
+}
+
+// noteServerTime keeps how far the server's clock (an answer's Date
+// header, to the second) is from the local one.
+func (c *Client) noteServerTime(date string) {
+	t, err := http.ParseTime(date)
+	if err != nil {
+		return
+	}
+	skew := t.Sub(c.now())
+	c.mu.Lock()
+	c.serverSkew = skew
+	c.mu.Unlock()
+}
+
+// serverNow is the server's time as its last Date said, and the local time
+// when it is later (or before any answer). The Date is whole seconds, so
+// this is at most about a second behind the server's clock, never ahead.
+func (c *Client) serverNow() time.Time {
+	c.mu.Lock()
+	skew := c.serverSkew
+	c.mu.Unlock()
+	return c.now().Add(min(skew, 0))
 }
 
 // stripURL drops the URL from a *url.Error: the message stays useful and

@@ -57,11 +57,49 @@ type PagingError struct {
 	Endpoint string
 	Reason   string // "loop", "foreign host", "malformed"
 	URL      string // scheme and host only, never the query
+	// Header is the refused Link header as received, clipped to about 200
+	// bytes; set only when it is malformed (a link followed elsewhere is
+	// not quoted).
+	Header     string
+	TrackingID string // of the answer that carried the header, when known
 }
 
 func (e *PagingError) Error() string {
-	return fmt.Sprintf("webex %s: refusing next page: %s (%s)", e.Endpoint, e.Reason, e.URL)
+	var b strings.Builder
+	fmt.Fprintf(&b, "webex %s: refusing next page: %s", e.Endpoint, e.Reason)
+	if e.Header != "" {
+		fmt.Fprintf(&b, " %q", e.Header)
+	}
+	fmt.Fprintf(&b, " (%s)", e.URL)
+	if e.TrackingID != "" {
+		fmt.Fprintf(&b, " (trackingId %s)", e.TrackingID)
+	}
+	return b.String()
 }
+
+// CursorError is Webex answering 404 to a page of messages named by a
+// beforeMessage cursor: the message the cursor names was deleted (a known
+// quirk), or the room is gone. It unwraps to that 404's *APIError, so
+// IsNotFound holds too: a caller that tells the two apart checks for a
+// CursorError first, and goes on with MessagesQuery.Before; a room gone
+// answers that read 404 again, as a plain *APIError.
+type CursorError struct {
+	APIError
+	BeforeMessage string // the refused cursor: the id of the message it names
+	// Before is where the read can go on (MessagesQuery.Before, with
+	// BeforeMessage empty): a millisecond after the creation of the last
+	// message read, so messages of that millisecond, the last one among
+	// them, come again (drop them by id). Zero when no message was read
+	// before the refusal (the query's own BeforeMessage was refused): then
+	// the caller goes on from that message's creation time, which it knows.
+	Before time.Time
+}
+
+func (e *CursorError) Error() string {
+	return fmt.Sprintf("%s: beforeMessage %s refused (a deleted message?)", e.APIError.Error(), clip(e.BeforeMessage, 100))
+}
+
+func (e *CursorError) Unwrap() error { return &e.APIError }
 
 // DecodeError is a 2xx answer whose body could not be read as the API's JSON.
 type DecodeError struct {

@@ -44,8 +44,9 @@ type EventsQuery struct {
 	Type     string    // "created", ...; "" for all
 	ActorID  string    // only events of this person
 	From     time.Time // oldest wanted (inclusive); zero: as far back as Webex keeps (90 days)
-	// To is the end (exclusive); zero, or a time not in the past (Webex
-	// refuses a future one), for up to the present.
+	// To is the end (exclusive); zero for up to the present. Webex
+	// refuses a future one: a To not before the server's clock (its last
+	// Date) is not sent, and the events from To on are dropped.
 	To       time.Time
 	PageSize int // 1..1000; default 1000 (fewest calls)
 }
@@ -53,12 +54,16 @@ type EventsQuery struct {
 // apiTime is how a time goes into a query.
 func apiTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// Events reads the organisation's events, newest first, all pages. It needs
-// a compliance officer's token (ComplianceScope): anyone else gets an
-// *APIError with StatusCode 403. When a page fails, the events of the pages
-// before it come back with the error: the newest ones, down to the oldest
-// returned, so a caller can resume below it.
-func (c *Client) Events(ctx context.Context, q EventsQuery) ([]Event, error) {
+// Events reads the organisation's events, newest first, and hands them to
+// apply a page at a time, as each page arrives, so a long read (a cold
+// start's day of an organisation's events) never holds more than a page.
+// apply must not keep page after it returns; an error from it ends the
+// read and is returned as it is. Events needs a compliance officer's
+// token (ComplianceScope): anyone else gets an *APIError with StatusCode
+// 403. When a page fails, the pages before it have been applied: the
+// newest events, down to the oldest applied, so a caller can resume below
+// it.
+func (c *Client) Events(ctx context.Context, q EventsQuery, apply func(page []Event) error) error {
 	size := q.PageSize
 	if size <= 0 || size > 1000 {
 		size = 1000
@@ -72,12 +77,18 @@ func (c *Client) Events(ctx context.Context, q EventsQuery) ([]Event, error) {
 	if !q.From.IsZero() {
 		v.Set("from", apiTime(q.From))
 	}
-	if !q.To.IsZero() && q.To.Before(time.Now()) {
+	// Webex refuses a to in the future by its own clock, which may be
+	// behind the local one: a to not before the server's time is left
+	// out (up to the present), and the events from q.To on are dropped
+	// here.
+	if !q.To.IsZero() && q.To.Before(c.serverNow()) {
 		v.Set("to", apiTime(q.To))
 	}
-	var out []Event
+	var page []Event
+	var applyErr error
 	d := c.itemDecoder("events")
 	err := list(ctx, c, c.endpoint("events", v), func(items []json.RawMessage) (bool, error) {
+		page = page[:0]
 		for _, raw := range items {
 			e, err := decodeEvent(raw)
 			if err != nil {
@@ -85,14 +96,22 @@ func (c *Client) Events(ctx context.Context, q EventsQuery) ([]Event, error) {
 				d.report(BadItem{Skipped: true, Reason: err.Error()})
 				continue
 			}
-			if (q.Resource != "" && e.Resource != q.Resource) || (q.Type != "" && e.Type != q.Type) {
+			if (q.Resource != "" && e.Resource != q.Resource) || (q.Type != "" && e.Type != q.Type) ||
+				(!q.To.IsZero() && !e.Created.Before(q.To)) {
 				continue
 			}
-			out = append(out, e)
+			page = append(page, e)
 		}
-		return true, nil
+		if len(page) == 0 {
+			return true, nil
+		}
+		applyErr = apply(page)
+		return applyErr == nil, nil
 	})
-	return out, err
+	if applyErr != nil {
+		return applyErr
+	}
+	return err
 }
 
 // messageDataJSON is a message in an event's or a delivery's data.

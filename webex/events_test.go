@@ -2,6 +2,7 @@ package webex_test
 
 import (
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,14 @@ func orgServer(t *testing.T, rooms, others int, opts ...webextest.Option) (*webe
 	return srv, org
 }
 
+// allEvents reads events as the pages come, copying each: the client
+// reuses a page's slice.
+func allEvents(t *testing.T, c *webex.Client, q webex.EventsQuery) ([]webex.Event, error) {
+	var all []webex.Event
+	err := c.Events(ctx(t), q, func(page []webex.Event) error { all = append(all, page...); return nil })
+	return all, err
+}
+
 func TestEventsMatchGroundTruth(t *testing.T) {
 	srv, org := orgServer(t, 20, 1000, webextest.WithComplianceOfficer())
 	from := time.Now().Add(-24 * time.Hour)
@@ -38,7 +47,7 @@ func TestEventsMatchGroundTruth(t *testing.T) {
 	for _, size := range []int{0, 300} {
 		t.Run("page size "+map[int]string{0: "default", 300: "300"}[size], func(t *testing.T) {
 			srv.ResetRequests()
-			got, err := newClient(t, srv, nil).Events(ctx(t), webex.EventsQuery{Resource: "messages", Type: "created", From: from, PageSize: size})
+			got, err := allEvents(t, newClient(t, srv, nil), webex.EventsQuery{Resource: "messages", Type: "created", From: from, PageSize: size})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +82,7 @@ func TestEventsMatchGroundTruth(t *testing.T) {
 
 func TestEventsNeedAComplianceOfficer(t *testing.T) {
 	srv, _ := orgServer(t, 2, 2)
-	_, err := newClient(t, srv, nil).Events(ctx(t), webex.EventsQuery{Resource: "messages"})
+	_, err := allEvents(t, newClient(t, srv, nil), webex.EventsQuery{Resource: "messages"})
 	var ae *webex.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 403 || ae.Endpoint != "events" || ae.TrackingID == "" {
 		t.Fatalf("err = %#v; want a 403 *APIError of events", err)
@@ -110,7 +119,7 @@ func TestEventsFilterItemsAndSkipBadOnes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := c.Events(ctx(t), tc.q)
+			got, err := allEvents(t, c, tc.q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,7 +152,7 @@ func TestEventsToInTheFutureIsLeftOut(t *testing.T) {
 		{"past, at the message (exclusive)", m.Created, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := c.Events(ctx(t), webex.EventsQuery{Resource: "messages", From: m.Created, To: tc.to})
+			got, err := allEvents(t, c, webex.EventsQuery{Resource: "messages", From: m.Created, To: tc.to})
 			if err != nil || len(got) != tc.want {
 				t.Fatalf("%d events, %v; want %d", len(got), err, tc.want)
 			}
@@ -194,5 +203,110 @@ func TestRoomByID(t *testing.T) {
 	srv.ResetRequests()
 	if _, err := c.Room(ctx(t), "../people/me"); err == nil || srv.RequestsTotal() != 0 {
 		t.Errorf("a path as room id: err = %v, %d requests", err, srv.RequestsTotal())
+	}
+}
+
+// TestEventsComePageByPage: Events hands each page to the caller as it
+// arrives, never more than a page at a time; a read cut short by a failing
+// page has applied the pages before it; an error of the caller's ends the
+// read at once and comes back as it is.
+func TestEventsComePageByPage(t *testing.T) {
+	srv, org := orgServer(t, 20, 200, webextest.WithComplianceOfficer())
+	from := time.Now().Add(-24 * time.Hour)
+	total := len(wantEvents(org, from))
+	if total < 250 {
+		t.Fatalf("only %d events: want several pages", total)
+	}
+	c := newClient(t, srv, nil)
+	q := webex.EventsQuery{Resource: "messages", Type: "created", From: from, PageSize: 100}
+
+	var sizes []int
+	var calls []int // events calls made when each page was applied
+	err := c.Events(ctx(t), q, func(page []webex.Event) error {
+		sizes = append(sizes, len(page))
+		calls = append(calls, srv.Requests()["events"])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, size := range sizes {
+		n += size
+		if size > 100 || calls[i] != i+1 {
+			t.Fatalf("page %d: %d events applied after %d calls; want at most 100, after %d calls", i, size, calls[i], i+1)
+		}
+	}
+	if n != total || len(sizes) != (total+99)/100 {
+		t.Fatalf("%d events in %d pages; want %d in %d", n, len(sizes), total, (total+99)/100)
+	}
+
+	t.Run("a failing page", func(t *testing.T) {
+		srv.ResetRequests()
+		srv.InjectFault(webextest.Fault{Endpoint: "events", Param: "cursor", Status: 500, Times: 1})
+		applied := 0
+		err := c.Events(ctx(t), q, func(page []webex.Event) error { applied += len(page); return nil })
+		if webex.StatusCode(err) != 500 || applied != 100 {
+			t.Fatalf("err = %v, %d applied; want the 500 after the first page's 100", err, applied)
+		}
+	})
+	t.Run("the caller's error", func(t *testing.T) {
+		srv.ResetRequests()
+		stop := errors.New("enough")
+		err := c.Events(ctx(t), q, func(page []webex.Event) error { return stop })
+		if err != stop || srv.Requests()["events"] != 1 {
+			t.Fatalf("err = %v after %d calls; want the caller's own error after 1", err, srv.Requests()["events"])
+		}
+	})
+}
+
+// wantEvents lists the messages created from from on, as events would.
+func wantEvents(org *webextest.Org, from time.Time) []webextest.Message {
+	var want []webextest.Message
+	for _, ms := range org.Messages {
+		for _, m := range ms {
+			if !m.Created.Before(from.Truncate(time.Millisecond)) {
+				want = append(want, m)
+			}
+		}
+	}
+	return want
+}
+
+// TestEventsToBoundedByTheServersClock: where the local clock runs ahead of
+// the server's (its Date header), a To that is past locally but future for
+// Webex, which refuses it, is not sent; the events from To on are dropped
+// (issue 18, item 5).
+func TestEventsToBoundedByTheServersClock(t *testing.T) {
+	srv, org := orgServer(t, 1, 0, webextest.WithComplianceOfficer())
+	c := newClient(t, srv, nil)
+	webex.SetClock(c, func() time.Time { return time.Now().Add(time.Minute) }) // a minute ahead
+	if _, err := c.Me(ctx(t)); err != nil {                                    // an answer, and its Date
+		t.Fatal(err)
+	}
+	room := org.Rooms[0].ID
+	m := srv.PostMessage(room, "", time.Now().Add(-time.Minute))
+	srv.PostMessage(room, "", time.Now().Add(40*time.Second)) // by Webex's clock, not yet
+	for _, tc := range []struct {
+		name   string
+		to     time.Time
+		want   int
+		sentTo bool
+	}{
+		{"past locally, future for Webex", time.Now().Add(20 * time.Second), 1, false},
+		{"past for both", m.Created.Add(time.Millisecond), 1, true},
+		{"past for both, at the message (exclusive)", m.Created, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.ResetRequests()
+			got, err := allEvents(t, c, webex.EventsQuery{Resource: "messages", From: m.Created, To: tc.to})
+			if err != nil || len(got) != tc.want {
+				t.Fatalf("%d events, %v; want %d", len(got), err, tc.want)
+			}
+			log := srv.RequestLog()
+			if q, _ := url.ParseQuery(log[len(log)-1].RawQuery); q.Has("to") != tc.sentTo {
+				t.Errorf("query %s: want to sent %v", log[len(log)-1].RawQuery, tc.sentTo)
+			}
+		})
 	}
 }

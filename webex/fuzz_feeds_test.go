@@ -17,12 +17,13 @@ func FuzzDecodeEvents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		bad := 0
 		q := EventsQuery{Resource: "messages", Type: "created"}
-		events, err := fuzzClient(t, body, func(b BadItem) {
+		var events []Event
+		err := fuzzClient(t, body, func(b BadItem) {
 			bad++
 			if b.Endpoint != "events" || !b.Skipped || b.Reason == "" || !utf8.ValidString(b.Reason) {
 				t.Fatalf("bad item reported as %+v", b)
 			}
-		}).Events(context.Background(), q)
+		}).Events(context.Background(), q, func(page []Event) error { events = append(events, page...); return nil })
 		if err != nil {
 			checkDecodeError(t, err, "events")
 			return

@@ -66,7 +66,9 @@ func (d *itemDecoder) message(raw json.RawMessage) (m Message, ok bool) {
 // Messages reads a room's messages newest first, following pages until the
 // stop condition of q is met or the room has no older messages. On an error
 // it also returns the messages read until then: a run from the start, which
-// a caller can resume with BeforeMessage set to the last one.
+// a caller can resume with BeforeMessage set to the last one. A 404 to a
+// page's beforeMessage cursor (its message deleted) is a *CursorError: the
+// read goes on with Before (CursorError.Before) instead.
 func (c *Client) Messages(ctx context.Context, q MessagesQuery) ([]Message, error) {
 	if q.RoomID == "" {
 		return nil, fmt.Errorf("webex messages: no room id")
@@ -108,5 +110,9 @@ func (c *Client) Messages(ctx context.Context, q MessagesQuery) ([]Message, erro
 		}
 		return true, nil
 	})
+	var ce *CursorError
+	if errors.As(err, &ce) && len(out) > 0 {
+		ce.Before = out[len(out)-1].Created.Add(time.Millisecond)
+	}
 	return out, err
 }

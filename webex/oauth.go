@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/webex-exporter/webex_exporter/internal/atomicfile"
 )
 
 // OAuthOptions configure an integration's token source.
@@ -106,7 +108,11 @@ func (t *OAuthToken) Token(ctx context.Context) (string, error) {
 	if t.unsaved {
 		// Webex invalidated the old refresh token: without the new one in
 		// the file, a restart would lose access. Fail loudly until saved.
-		if err := writeFileAtomic(t.file, []byte(t.refresh+"\n")); err != nil {
+		// Atomic, through a link, keeping the file's permissions (0600 if new).
+		if err := atomicfile.Write(t.file, 0o600, func(w io.Writer) error {
+			_, err := io.WriteString(w, t.refresh+"\n")
+			return err
+		}); err != nil {
 			return "", fmt.Errorf("saving the rotated refresh token: %w", err)
 		}
 		t.unsaved = false
@@ -134,37 +140,6 @@ func (t *OAuthToken) Expiry() time.Time {
 }
 
 func (t *OAuthToken) String() string { return "OAuthToken(" + t.file + ")" }
-
-// writeFileAtomic replaces path with data through a temporary file in the
-// same directory and a rename, keeping path's permissions (0600 if new).
-func writeFileAtomic(path string, data []byte) error {
-	mode := os.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op after the rename
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
 
 // observing reports round trips to the token endpoint.
 type observing struct {

@@ -104,3 +104,39 @@ func TestOAuthLongLivedTokenIsReused(t *testing.T) {
 		t.Errorf("err = %v; want a refusal without secrets", err)
 	}
 }
+
+// TestOAuthWriteBackThroughLink: a refresh token file given as a symbolic
+// link (a mounted secret) is written through: the link stays a link and its
+// target holds the rotated token.
+func TestOAuthWriteBackThroughLink(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 3, Rooms: 2, Now: t0})
+	srv := webextest.NewServer(org, webextest.WithToken("not-issued-yet"))
+	defer srv.Close()
+	srv.SetOAuth("client-id", "client-secret", "refresh-0", 2*time.Minute, true)
+	dir := t.TempDir()
+	target := filepath.Join(dir, "data", "refresh")
+	if err := os.Mkdir(filepath.Dir(target), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(target, []byte("refresh-0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "refresh")
+	if err := os.Symlink("data/refresh", link); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := webex.NewOAuthToken(webex.OAuthOptions{BaseURL: srv.URL, ClientID: "client-id", ClientSecret: "client-secret", RefreshTokenFile: link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newClient(t, srv, tokens).Me(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced (%v, %v)", fi.Mode(), err)
+	}
+	b, err := os.ReadFile(target)
+	if got := strings.TrimSpace(string(b)); err != nil || got != srv.RefreshToken() || got == "refresh-0" {
+		t.Errorf("the link's target holds the rotated token: %v (err %v)", got == srv.RefreshToken(), err)
+	}
+}

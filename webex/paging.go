@@ -3,6 +3,8 @@ package webex
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -26,7 +28,7 @@ func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T)
 		seen[u.String()] = true
 		res, err := c.get(ctx, u)
 		if err != nil {
-			return err
+			return cursorError(u, err)
 		}
 		var p page[T]
 		if err := json.Unmarshal(res.body, &p); err != nil {
@@ -46,7 +48,8 @@ func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T)
 		}
 		next, err := nextLink(res.header.Values("Link"), u)
 		if err != nil {
-			return &PagingError{Endpoint: endpoint, Reason: "malformed Link header", URL: origin(u)}
+			return &PagingError{Endpoint: endpoint, Reason: "malformed Link header", URL: origin(u),
+				Header: clip(strings.Join(res.header.Values("Link"), ", "), 200), TrackingID: res.header.Get("Trackingid")}
 		}
 		if next == nil {
 			return nil
@@ -62,6 +65,20 @@ func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T)
 		u = next
 	}
 	return nil
+}
+
+// cursorError makes a 404 to a page named by a beforeMessage cursor a
+// *CursorError; any other err is returned as it is.
+func cursorError(u *url.URL, err error) error {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound {
+		return err
+	}
+	cursor := u.Query().Get("beforeMessage")
+	if cursor == "" {
+		return err
+	}
+	return &CursorError{APIError: *ae, BeforeMessage: cursor}
 }
 
 // nextLink returns the rel="next" target of RFC 8288 Link header values,

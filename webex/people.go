@@ -43,21 +43,43 @@ func (c *Client) Me(ctx context.Context) (Person, error) {
 
 // Membership is one person's membership of a room.
 type Membership struct {
-	ID       string `json:"id"`
-	RoomID   string `json:"roomId"`
-	PersonID string `json:"personId"`
+	ID       string
+	RoomID   string
+	PersonID string
 }
 
-// Memberships lists a room's members, all pages.
+// Memberships lists a room's members, all pages. Items are decoded
+// leniently, as rooms and messages are: one without an id is skipped, a
+// field of the wrong type left out, both reported to Options.OnBadItem.
 func (c *Client) Memberships(ctx context.Context, roomID string) ([]Membership, error) {
 	v := url.Values{"roomId": {roomID}, "max": {strconv.Itoa(1000)}}
 	var out []Membership
-	err := list(ctx, c, c.endpoint("memberships", v), func(items []Membership) (bool, error) {
-		out = append(out, items...)
+	d := c.itemDecoder("memberships")
+	err := list(ctx, c, c.endpoint("memberships", v), func(items []json.RawMessage) (bool, error) {
+		for _, it := range items {
+			if m, ok := d.membership(it); ok {
+				out = append(out, m)
+			}
+		}
 		return true, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// membership decodes one item leniently, each field on its own: without an
+// id it is skipped (ok false); a bad field is left out and the rest kept.
+// Both are reported.
+func (d *itemDecoder) membership(raw json.RawMessage) (m Membership, ok bool) {
+	j, ok := d.fields(raw)
+	if !ok || !d.itemID(j.get("id")) {
+		return Membership{}, false
+	}
+	return Membership{
+		ID:       d.id,
+		RoomID:   d.str("roomId", j.get("roomId")),
+		PersonID: d.str("personId", j.get("personId")),
+	}, true
 }

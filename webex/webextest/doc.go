@@ -26,8 +26,14 @@
 // and, for a compliance officer, in /rooms/{id} (a direct one titled
 // "Empty Title"). Every request needs "Authorization: Bearer <token>"; every
 // answer carries a Trackingid header; errors have Webex's JSON shape
-// {"message","errors":[{"description"}],"trackingId"}. Lists page with an
-// RFC 8288 Link rel="next" header holding an absolute, opaque URL:
+// {"message","errors":[{"description"}],"trackingId"}. As Webex documents
+// or is known to: a max outside a list's range is clamped into it, not
+// refused; a time of a whole second is written "2015-10-18T14:26:16+00:00",
+// any other "2016-04-21T19:12:48.920Z"; a bot listing a group room's
+// messages without mentionedPeople=me gets 403 "Failed to get activity.".
+// Lists page with an RFC 8288 Link header holding absolute, opaque URLs:
+// rel="next" while more items exist and, beyond the first page, rel="first"
+// (and rel="prev" for the lists paged by offset) beside it, in one value:
 //
 //   - /rooms is ordered by created (newest first, then id) unless sortBy is
 //     id (ascending) or lastactivity (newest first, then id). The next link
@@ -46,7 +52,8 @@
 // InjectFault makes matching requests fail in the ways the real service and
 // networks do: error statuses with Retry-After, delays, stalled or reset
 // connections, truncated, malformed or huge bodies, and broken paging
-// (looping, foreign-host and empty pages), and odd list items (Patch: a
+// (looping, foreign-host and empty pages, a malformed Link), a status
+// only above a given max (Webex's 504 "please try to reduce it"), and odd list items (Patch: a
 // field of another type, a missing id). Hold and WaitRequests let tests
 // orchestrate concurrency without sleeping, and Requests and RequestLog
 // count what a client sent.

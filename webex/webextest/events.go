@@ -172,7 +172,7 @@ func (s *Server) listEvents(r *http.Request, tid string) reply {
 	q := r.URL.Query()
 	size, ok := parseMax(q, 100, 1000)
 	if !ok {
-		return badRequest(tid, "max must be a number between 1 and 1000.")
+		return badRequest(tid, "max must be a number.")
 	}
 	resource, typ, actor := q.Get("resource"), q.Get("type"), q.Get("actorId")
 	if resource != "" && !slices.Contains(eventResources, resource) {
@@ -242,6 +242,9 @@ func (s *Server) listEvents(r *http.Request, tid string) reply {
 	rep := okReply(wireList[wireEvent]{Items: items})
 	if more {
 		rep.next = s.nextURL(r, map[string]string{"max": strconv.Itoa(size), "cursor": encodeEventCursor(last)})
+	}
+	if cursor != nil {
+		rep.first = s.firstURL(r)
 	}
 	return rep
 }

@@ -13,22 +13,26 @@ import (
 )
 
 // Fault makes matching requests misbehave. A request matches when its
-// endpoint (as in Counts) is Endpoint and its room (the roomId parameter,
-// or the id of /rooms/{id}) is RoomID; empty fields match anything. The
+// endpoint (as in Counts) is Endpoint, its room (the roomId parameter,
+// or the id of /rooms/{id}) is RoomID, it has the parameter Param and its
+// max is above MaxAbove; empty (zero) fields match anything. The
 // first matching fault in injection order applies, after holds and
 // latency.
 //
 // Delay is waited first; then the first set of these applies:
 // ResetConnection, Stall, Status (an error answer, before the token is
 // checked), Body alone (a 200 with that body). Malformed, HugeBody,
-// Truncate, LinkLoop, LinkHost, OmitItem, EmptyPage and Patch replace or
+// Truncate, LinkLoop, Link, LinkHost, OmitItem, EmptyPage and Patch replace or
 // alter a normal 200 answer (after the token check): a request whose normal
 // answer is not a 200 gets that answer, and still uses up one of Times.
 type Fault struct {
 	Endpoint string // "rooms", "messages", ... ("" = any)
 	RoomID   string // only requests for this room ("" = any)
 	Param    string // only requests with this query parameter, e.g. "beforeMessage" ("" = any)
-	Times    int    // matching requests it applies to (0 = until ClearFaults)
+	// MaxAbove: only requests whose max parameter is a number above it,
+	// as an account too large for max=1000 meets Webex's 504 (0 = any).
+	MaxAbove int
+	Times    int // matching requests it applies to (0 = until ClearFaults)
 
 	Status     int    // e.g. 429, 500, 503, 401, 404, 410, 423, 504
 	RetryAfter string // Retry-After as written; 429 and 423 default to "1"
@@ -52,12 +56,16 @@ type Fault struct {
 	// OmitItem: the normal page without the item of this id, as a listing
 	// whose pages shifted under a concurrent change may leave a room out.
 	OmitItem string
+	// Link replaces the normal page's Link header with this value as
+	// written (a malformed one, say).
+	Link string
 	// EmptyPage: {"items":[]} with a next link to the page that would have
 	// been served (the request's URL plus an ignored "emptyPage" parameter,
 	// so each empty page has a distinct URL).
 	EmptyPage bool
 	// Patch makes list items odd, as items from the field can be: for each
-	// item id (a room in /rooms, a message in /messages), each field is set
+	// item id (a room in /rooms, a message in /messages, a membership in
+	// /memberships), each field is set
 	// to its new raw JSON (`"false"`, `null`, `42`, `[]`; must be valid
 	// JSON), or removed when "". The page is otherwise unchanged.
 	Patch map[string]map[string]string
@@ -88,6 +96,9 @@ func (s *Server) matchFault(endpoint, roomID string, q url.Values) *Fault {
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
 		if (f.Endpoint != "" && f.Endpoint != endpoint) || (f.RoomID != "" && f.RoomID != roomID) || (f.Param != "" && !q.Has(f.Param)) {
+			continue
+		}
+		if n, err := strconv.Atoi(q.Get("max")); f.MaxAbove > 0 && (err != nil || n <= f.MaxAbove) {
 			continue
 		}
 		if f.left > 0 {
@@ -163,8 +174,8 @@ func (s *Server) corrupt(w *statusWriter, r *http.Request, f *Fault, rep *reply)
 	case f.Truncate:
 		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 		w.Header().Set("Content-Length", strconv.Itoa(len(rep.body)))
-		if rep.next != "" {
-			w.Header().Set("Link", "<"+rep.next+`>; rel="next"`)
+		if l := rep.linkHeader(); l != "" {
+			w.Header().Set("Link", l)
 		}
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(rep.body[:len(rep.body)/2])
@@ -172,6 +183,8 @@ func (s *Server) corrupt(w *statusWriter, r *http.Request, f *Fault, rep *reply)
 		panic(http.ErrAbortHandler) // close the connection mid-body
 	case f.LinkLoop:
 		rep.next = s.requestURL(r)
+	case f.Link != "":
+		rep.link = f.Link
 	case f.LinkHost != "":
 		next := rep.next
 		if next == "" {

@@ -3,6 +3,7 @@ package webextest
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -97,7 +98,10 @@ type wireTeam struct {
 
 const (
 	msgUnauthorized = "The request requires a valid access token set in the Authorization request header."
-	kmsReason       = "Key management server failed to respond appropriately. For more information: https://developer.webex.com/docs/api/basics#handling-requests-involving-kms"
+	// msgBotActivity is Webex's 403 to a bot listing a group room's
+	// messages without mentionedPeople=me.
+	msgBotActivity = "Failed to get activity."
+	kmsReason      = "Key management server failed to respond appropriately. For more information: https://developer.webex.com/docs/api/basics#handling-requests-involving-kms"
 	// personCreated is every person's creation time.
 	personCreated = "2015-10-18T14:26:16.000Z"
 )
@@ -226,17 +230,24 @@ func notFound(tid string) reply {
 	return errorReply(http.StatusNotFound, statusMessage(http.StatusNotFound), tid)
 }
 
-// parseMax reads the max parameter: def when absent, else 1..limit.
+// parseMax reads the max parameter: def when absent; a number outside
+// 1..limit is clamped into it, as Webex does; what is no number is refused.
 func parseMax(q url.Values, def, limit int) (int, bool) {
 	v := q.Get("max")
 	if v == "" {
 		return def, true
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > limit {
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return 0, false
 	}
-	return n, true
+	return min(max(n, 1), limit), true
+}
+
+// firstURL is the first page of the request's listing: its query without
+// the cursor, as an absolute URL on this server.
+func (s *Server) firstURL(r *http.Request) string {
+	return s.nextURL(r, nil, "cursor")
 }
 
 // nextURL is the request's query with some parameters changed, as an
@@ -298,7 +309,7 @@ func (s *Server) listRooms(r *http.Request, tid string) reply {
 	q := r.URL.Query()
 	limit, ok := parseMax(q, 100, 1000)
 	if !ok {
-		return badRequest(tid, "max must be a number between 1 and 1000.")
+		return badRequest(tid, "max must be a number.")
 	}
 	typ, teamID := q.Get("type"), q.Get("teamId")
 	if typ != "" && typ != "direct" && typ != "group" {
@@ -347,6 +358,9 @@ func (s *Server) listRooms(r *http.Request, tid string) reply {
 	rep := okReply(wireList[wireRoom]{Items: items})
 	if more {
 		rep.next = s.nextURL(r, map[string]string{"max": strconv.Itoa(limit), "cursor": encodeRoomCursor(sortBy, last)})
+	}
+	if from != nil {
+		rep.first = s.firstURL(r)
 	}
 	return rep
 }
@@ -409,7 +423,7 @@ func (s *Server) listMessages(r *http.Request, tid string) reply {
 	}
 	size, ok := parseMax(q, 50, limit)
 	if !ok {
-		return badRequest(tid, "max must be a number between 1 and %d.", limit)
+		return badRequest(tid, "max must be a number.")
 	}
 	var before time.Time
 	if v := q.Get("before"); v != "" {
@@ -436,7 +450,7 @@ func (s *Server) listMessages(r *http.Request, tid string) reply {
 	}
 	if me.Type == "bot" && rs.room.Type == "group" && len(mentioned) == 0 {
 		s.mu.Unlock()
-		return errorReply(http.StatusForbidden, "Bots can only list messages in group rooms which mention them: mentionedPeople=me is required.", tid)
+		return errorReply(http.StatusForbidden, msgBotActivity, tid)
 	}
 	msgs := rs.msgs
 	end := len(msgs)
@@ -534,7 +548,7 @@ func (s *Server) listMemberships(r *http.Request, tid string) reply {
 	q := r.URL.Query()
 	limit, ok := parseMax(q, 100, 1000)
 	if !ok {
-		return badRequest(tid, "max must be a number between 1 and 1000.")
+		return badRequest(tid, "max must be a number.")
 	}
 	roomID, personID, personEmail := q.Get("roomId"), q.Get("personId"), q.Get("personEmail")
 	if roomID == "" && (personID != "" || personEmail != "") {
@@ -588,9 +602,7 @@ func (s *Server) listMemberships(r *http.Request, tid string) reply {
 	s.mu.Unlock()
 
 	rep := okReply(wireList[wireMembership]{Items: items})
-	if hi < len(all) {
-		rep.next = s.nextURL(r, map[string]string{"max": strconv.Itoa(limit), "cursor": encodeOffset(hi)})
-	}
+	offsetLinks(s, r, &rep, lo, hi, len(all), limit)
 	return rep
 }
 
@@ -627,7 +639,7 @@ func offsetPage[T, W any](s *Server, r *http.Request, tid string, all func() []T
 	q := r.URL.Query()
 	limit, ok := parseMax(q, 100, 1000)
 	if !ok {
-		return badRequest(tid, "max must be a number between 1 and 1000.")
+		return badRequest(tid, "max must be a number.")
 	}
 	offset, ok := decodeOffset(q.Get("cursor"))
 	if !ok {
@@ -643,8 +655,22 @@ func offsetPage[T, W any](s *Server, r *http.Request, tid string, all func() []T
 	n := len(list)
 	s.mu.Unlock()
 	rep := okReply(wireList[W]{Items: items})
+	offsetLinks(s, r, &rep, lo, hi, n, limit)
+	return rep
+}
+
+// offsetLinks sets the links of a page of items [lo, hi) out of n, limit a
+// page: next while more remain, and beyond the first page the first and
+// the previous one.
+func offsetLinks(s *Server, r *http.Request, rep *reply, lo, hi, n, limit int) {
 	if hi < n {
 		rep.next = s.nextURL(r, map[string]string{"max": strconv.Itoa(limit), "cursor": encodeOffset(hi)})
 	}
-	return rep
+	if lo > 0 {
+		rep.first = s.firstURL(r)
+		rep.prev = rep.first
+		if p := lo - limit; p > 0 {
+			rep.prev = s.nextURL(r, map[string]string{"max": strconv.Itoa(limit), "cursor": encodeOffset(p)})
+		}
+	}
 }

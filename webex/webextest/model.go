@@ -55,10 +55,21 @@ type Org struct {
 	Memberships map[string][]string
 }
 
-// TimeFormat is how the wire writes timestamps (always UTC).
+// TimeFormat is how the wire writes timestamps (always UTC), except those
+// of a whole second, written as SecondsFormat.
 const TimeFormat = "2006-01-02T15:04:05.000Z"
 
-func formatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+// SecondsFormat is the other form of time Webex writes (its description's
+// message and webhook examples: "2015-10-18T14:26:16+00:00"); the fake
+// writes a time of a whole second so.
+const SecondsFormat = "2006-01-02T15:04:05+00:00"
+
+func formatTime(t time.Time) string {
+	if t.Nanosecond() == 0 {
+		return t.UTC().Format(SecondsFormat)
+	}
+	return t.UTC().Format(TimeFormat)
+}
 
 // wireTime truncates t to what the wire carries.
 func wireTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }

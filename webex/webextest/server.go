@@ -563,8 +563,26 @@ type reply struct {
 	body       []byte
 	ctype      string // default JSON
 	next       string // Link rel="next" target
+	first      string // Link rel="first" target (beyond the first page)
+	prev       string // Link rel="prev" target (where the cursor allows)
+	link       string // the whole Link header as written, when set (a fault's)
 	retryAfter string
 	header     http.Header // extra headers
+}
+
+// linkHeader is the reply's Link header: first and prev, where known,
+// beside next (last, as RFC 8288 allows any order), in one value.
+func (rep reply) linkHeader() string {
+	if rep.link != "" {
+		return rep.link
+	}
+	var links []string
+	for _, l := range []struct{ url, rel string }{{rep.first, "first"}, {rep.prev, "prev"}, {rep.next, "next"}} {
+		if l.url != "" {
+			links = append(links, "<"+l.url+`>; rel="`+l.rel+`"`)
+		}
+	}
+	return strings.Join(links, ", ")
 }
 
 func (s *Server) write(w http.ResponseWriter, rep reply) {
@@ -574,8 +592,8 @@ func (s *Server) write(w http.ResponseWriter, rep reply) {
 		ctype = "application/json;charset=UTF-8"
 	}
 	h.Set("Content-Type", ctype)
-	if rep.next != "" {
-		h.Set("Link", "<"+rep.next+`>; rel="next"`)
+	if l := rep.linkHeader(); l != "" {
+		h.Set("Link", l)
 	}
 	if rep.retryAfter != "" {
 		h.Set("Retry-After", rep.retryAfter)

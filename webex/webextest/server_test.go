@@ -26,7 +26,7 @@ type answer struct {
 }
 
 func (a answer) next() string {
-	m := regexp.MustCompile(`^<([^>]*)>; rel="next"$`).FindStringSubmatch(a.header.Get("Link"))
+	m := regexp.MustCompile(`(?:^|, )<([^>]*)>; rel="next"$`).FindStringSubmatch(a.header.Get("Link"))
 	if m == nil {
 		return ""
 	}
@@ -241,10 +241,9 @@ func TestMaxValidation(t *testing.T) {
 	s := newTestServer(t, OrgConfig{Seed: 1, Rooms: 10})
 	room := url.QueryEscape(s.Rooms()[0].ID)
 	for _, q := range []string{
-		"/rooms?max=0", "/rooms?max=1001", "/rooms?max=abc", "/rooms?type=public", "/rooms?sortBy=title",
-		"/rooms?cursor=garbage", "/memberships?max=0",
-		"/messages", "/messages?roomId=" + room + "&max=0", "/messages?roomId=" + room + "&max=1001",
-		"/messages?roomId=" + room + "&max=101&mentionedPeople=me", "/messages?roomId=" + room + "&before=yesterday",
+		"/rooms?max=abc", "/rooms?type=public", "/rooms?sortBy=title",
+		"/rooms?cursor=garbage", "/memberships?max=x",
+		"/messages", "/messages?roomId=" + room + "&max=1.5", "/messages?roomId=" + room + "&before=yesterday",
 	} {
 		a := get(t, s, s.URL+q)
 		if a.status != 400 {
@@ -259,6 +258,43 @@ func TestMaxValidation(t *testing.T) {
 	for _, q := range []string{"/rooms?max=1", "/rooms?max=1000", "/messages?roomId=" + room + "&max=1000", "/messages?roomId=" + room + "&max=100&mentionedPeople=me"} {
 		if a := get(t, s, s.URL+q); a.status != 200 {
 			t.Errorf("%s: status %d", q, a.status)
+		}
+	}
+}
+
+// TestMaxOutOfRangeIsClamped: a max outside a list's range is clamped into
+// it, as Webex does, not refused.
+func TestMaxOutOfRangeIsClamped(t *testing.T) {
+	s := newTestServer(t, OrgConfig{Seed: 1, Rooms: 1200, ActiveFraction: 1, MaxMessagesPerRoom: 3})
+	me := s.Org().Me
+	me.Type = "bot"
+	var room Room
+	for _, r := range s.Rooms() {
+		if len(s.Messages(r.ID)) >= 2 {
+			room = r
+			break
+		}
+	}
+	for _, tc := range []struct {
+		q    string
+		want int
+	}{
+		{"/rooms?max=0", 1},
+		{"/rooms?max=-5", 1},
+		{"/rooms?max=5000", 1000},
+		{"/rooms?max=99999999999999999999", 1000},
+		{"/memberships?max=0", 1},
+		{"/memberships?max=1001", 1000},
+		{"/teams?max=0", 1},
+		{"/messages?max=0&roomId=" + url.QueryEscape(room.ID), 1},
+	} {
+		a := get(t, s, s.URL+tc.q)
+		if a.status != 200 {
+			t.Errorf("%s: status %d %s, want 200", tc.q, a.status, a.body)
+			continue
+		}
+		if n := len(decode[struct{ Items []json.RawMessage }](t, a).Items); n != tc.want {
+			t.Errorf("%s: %d items, want %d", tc.q, n, tc.want)
 		}
 	}
 }

@@ -29,6 +29,7 @@ func main() {
 	maxMsgs := flag.Int("max-messages", 79, "an active room has 1 to max-messages messages in the last 24h")
 	every := flag.Duration("post-every", time.Second, "post a message this often (0: never)")
 	latency := flag.Duration("latency", 0, "added to every API call")
+	officer := flag.Bool("officer", false, "the token is a compliance officer's: /events answers (for --webex.scope=org)")
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", *addr)
@@ -38,7 +39,11 @@ func main() {
 	}
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 1, Rooms: *rooms, Now: time.Now(), History: 24 * time.Hour,
 		ActiveFraction: *active, MaxMessagesPerRoom: *maxMsgs})
-	srv := webextest.NewServer(org, webextest.WithListener(ln), webextest.WithLatency(*latency))
+	opts := []webextest.Option{webextest.WithListener(ln), webextest.WithLatency(*latency)}
+	if *officer {
+		opts = append(opts, webextest.WithComplianceOfficer())
+	}
+	srv := webextest.NewServer(org, opts...)
 	defer srv.Close()
 	messages := 0
 	for _, ms := range org.Messages {
