@@ -214,7 +214,7 @@ func (t *Tracker) ingestEvents(page []webex.Event, read *eventSpan, now time.Tim
 			continue
 		}
 		m := webex.Message{ID: d.ID, RoomID: d.RoomID, PersonID: d.PersonID, Created: d.Created}
-		t.ingestLocked(st, []webex.Message{m}, !d.Created.Before(f.since), now)
+		t.ingestLocked(st, []webex.Message{m}, origin{evented: true, since: f.since}, now)
 		st.room.LastActivity = latest(st.room.LastActivity, st.newest)
 	}
 }

@@ -305,7 +305,7 @@ func (t *Tracker) applyTop(j job, msgs []webex.Message, err error, now time.Time
 	}
 	// Messages above the newest known were created while the exporter
 	// watched the room; at the first read, they are the room's backlog.
-	t.ingestLocked(st, msgs, st.watched, now)
+	t.ingestLocked(st, msgs, origin{}, now)
 	if err != nil && len(msgs) == 0 {
 		return
 	}
@@ -341,7 +341,7 @@ func (t *Tracker) applyGap(roomID string, g *gap, q webex.MessagesQuery, msgs []
 	if st == nil {
 		return nil, false
 	}
-	t.ingestLocked(st, msgs, !g.backlog, now)
+	t.ingestLocked(st, msgs, origin{gap: g}, now)
 	if len(msgs) > 0 {
 		last := msgs[len(msgs)-1]
 		g.beforeID, g.before = last.ID, last.Created.Add(time.Millisecond)
@@ -388,22 +388,6 @@ func (g *gap) top(now time.Time) time.Time {
 		return now
 	}
 	return g.before
-}
-
-// windowKnown is the rule for "is this window's value known": the room's
-// messages have been read in full at least once (read), and no span of
-// messages no read has covered (an open gap, or one given up) lies within
-// the window starting at cutoff.
-func (st *roomState) windowKnown(cutoff, now time.Time) bool {
-	if !st.read || st.uncovered.After(cutoff) {
-		return false
-	}
-	for _, g := range st.gaps {
-		if g.top(now).After(cutoff) {
-			return false
-		}
-	}
-	return true
 }
 
 // updateRead sets read: the room was watched and no backlog gap is open.

@@ -224,7 +224,7 @@ func (t *Tracker) pushed(m webex.Message) string {
 		return PushUnknownRoom
 	}
 	now := t.now()
-	if t.ingestLocked(st, []webex.Message{m}, st.watched, now) == 0 {
+	if t.ingestLocked(st, []webex.Message{m}, origin{}, now) == 0 {
 		return PushDuplicate
 	}
 	if st.watched && st.unreadSince.IsZero() {

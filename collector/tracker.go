@@ -241,18 +241,62 @@ func (t *Tracker) Ingest(roomID string, msgs []webex.Message) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if st := t.rooms[roomID]; st != nil {
-		t.ingestLocked(st, msgs, st.watched, t.now())
+		t.ingestLocked(st, msgs, origin{}, t.now())
 	}
 }
 
-// ingestLocked adds msgs (in any order) to a room's windows, counting them
-// in total when count is set. A message already in the windows is skipped:
+// origin is where reported messages come from: what the counting rule
+// (counts) needs to know of them.
+type origin struct {
+	gap     *gap      // a read of this gap; nil: the room's newest messages, a push, or Ingest
+	evented bool      // the events feed's, which began watching the organisation at since
+	since   time.Time // (evented only)
+}
+
+// counts is the rule "does this message count in webex_room_messages_total",
+// in one place: it counts when it was created after the exporter began
+// watching the room. Read from the top of a watched room (above what earlier
+// reads covered), pushed or ingested into a watched room: yes; found by a
+// room's first read: no (backlog). A gap's messages count unless the gap is
+// backlog (left by a first read, or a window widened across a restart). An
+// event's message counts when created at or after the events feed began
+// watching the organisation. A message already known is not counted again
+// (ingestLocked).
+func (st *roomState) counts(o origin, m webex.Message) bool {
+	switch {
+	case o.evented:
+		return !m.Created.Before(o.since)
+	case o.gap != nil:
+		return !o.gap.backlog
+	default:
+		return st.watched
+	}
+}
+
+// windowKnown is the rule for "is this window's value known": the room's
+// messages have been read in full at least once (read), and no span of
+// messages no read has covered (an open gap, or one given up) lies within
+// the window starting at cutoff.
+func (st *roomState) windowKnown(cutoff, now time.Time) bool {
+	if !st.read || st.uncovered.After(cutoff) {
+		return false
+	}
+	for _, g := range st.gaps {
+		if g.top(now).After(cutoff) {
+			return false
+		}
+	}
+	return true
+}
+
+// ingestLocked adds msgs (in any order) from o to a room's windows,
+// counting each in total as the rule (counts) says. A message already in the windows is skipped:
 // the same message read twice, pushed and then read, or read past a stop
 // message that was deleted, counts once. The newest known message, where
 // the next read stops, never moves into the future: a message dated ahead
 // of the clock would hide every real message created before it.
 // It returns how many messages were new to the windows.
-func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, count bool, now time.Time) (added int) {
+func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, o origin, now time.Time) (added int) {
 	cutoff := now.Add(-t.widest).UnixMilli()
 	// Reads come newest first: added in that order, each message would go
 	// to the front of the history and move all the others (quadratic in a
@@ -276,7 +320,7 @@ func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, count bool, 
 		}
 		st.history = st.history.insert(msg{at: at, id: id, sender: t.intern(m.PersonID)})
 		added++
-		if count {
+		if st.counts(o, m) {
 			st.total++
 		}
 	}
