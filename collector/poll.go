@@ -66,7 +66,7 @@ type gapRead struct {
 // missing from a few listings in a row leave it, and rooms whose
 // lastActivity moved (and lies within the widest window) or that have gaps
 // become message jobs, earlier leftovers and the most recently active
-// first. Rooms whose members are due become member jobs. unexplained
+// first (members are the memberships feed's, members.go). unexplained
 // reports a watched room that moved with no known message to explain it
 // (with push on: a delivery may have been lost, or the webhook disabled).
 func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs []job, unexplained bool) {
