@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"strings"
@@ -25,12 +23,10 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
-	slgokit "github.com/tjhop/slog-gokit"
 
 	"github.com/webex-exporter/webex_exporter/collector"
 	"github.com/webex-exporter/webex_exporter/collector/statefile"
 	"github.com/webex-exporter/webex_exporter/webex"
-	"github.com/webex-exporter/webex_exporter/webex/webextest"
 )
 
 const (
@@ -121,24 +117,6 @@ func warnIfShared(logger log.Logger, paths ...string) {
 	}
 }
 
-// startDemo serves a simulated organisation whose rooms keep receiving
-// messages, and points cfg at it: the demo runs the same client and
-// collector code as production.
-func startDemo(ctx context.Context, cfg *config) (webex.TokenSource, func()) {
-	oc := webextest.OrgConfig{Seed: 1, Rooms: 300, Now: time.Now(), QuietRooms: 6}
-	var opts []webextest.Option
-	if cfg.scope == string(collector.ScopeOrg) {
-		// The account is a compliance officer in an organisation of more rooms.
-		oc.OtherRooms = 3000
-		opts = append(opts, webextest.WithComplianceOfficer())
-	}
-	srv := webextest.NewServer(webextest.GenerateOrg(oc), opts...)
-	cfg.apiURL = srv.URL
-	simCtx, cancel := context.WithCancel(ctx)
-	go srv.Simulate(simCtx, time.Second, rand.New(rand.NewPCG(1, 2)))
-	return webex.StaticToken(webextest.DefaultToken), func() { cancel(); srv.Close() }
-}
-
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -156,13 +134,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	)
 	api := collector.NewAPIRequests(exporterReg)
 
-	var tokens webex.TokenSource
+	var demo *demoOrg
 	if cfg.demo {
-		var stopDemo func()
-		tokens, stopDemo = startDemo(ctx, cfg)
-		defer stopDemo()
-		level.Info(logger).Log("msg", "Demo mode: serving a simulated Webex organisation", "api_url", cfg.apiURL)
-	} else if tokens, err = tokenSource(cfg, logger, api.Observe); err != nil {
+		if demo, err = startDemo(ctx, cfg); err != nil {
+			return err
+		}
+		defer demo.stop()
+		level.Info(logger).Log("msg", "Demo mode: serving a simulated Webex organisation", "api_url", cfg.apiURL, "state_file", cfg.stateFile)
+	}
+	tokens, err := tokenSource(cfg, logger, api.Observe)
+	if err != nil {
 		return err
 	}
 	var tokenExpiry func() time.Time
@@ -196,7 +177,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	})
 	exporterReg.MustRegister(collector.NewStateMetrics(tracker))
 	var push *collector.Push
-	// Refused deliveries are logged at most once a minute for each reason.
+	// Refused deliveries, and what net/http says of the webhook listener's
+	// connections, are logged at most once a minute for each reason.
 	refusals := log.With(newRateLimitedLogger(base, refusalLogEvery, time.Now), "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
 	if cfg.webhook.url != "" {
 		secret, err := readWebhookSecret(cfg.webhook.secretFile)
@@ -212,6 +194,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		push = collector.NewPush(tracker, client, collector.PushConfig{TargetURL: cfg.webhook.url, Secret: secret, CheckEvery: cfg.webhook.checkEvery,
 			ReconcileInterval: cfg.webhook.reconcileEvery, Refusals: refusals})
 		exporterReg.MustRegister(push)
+		demo.receive(deliveryHandler(push, refusals))
 	}
 	tracker.LoadState()
 
@@ -229,14 +212,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
-	slogger := slog.New(slgokit.NewGoKitHandler(base, cfg.log.Level))
+	slogger := newSlogger(base, cfg.log.Level)
 	metrics, err := metricsServer(cfg, tracker, exporterReg, logger, slogger)
 	if err != nil {
 		return err
 	}
 	servers := []server{metrics}
 	if push != nil {
-		servers = append(servers, webhookServer(&cfg.webhook, push, refusals, slogger))
+		servers = append(servers, webhookServer(&cfg.webhook, webhookLimits(), deliveryHandler(push, refusals), refusals, slogger))
 	}
 	// The servers stop at SIGTERM, or when one fails (its port taken). Those
 	// under way answer (at most 5 s), then the state is written: all within

@@ -25,10 +25,14 @@ import (
 // escaping scheme changes nothing.
 var textFormat = expfmt.NewFormat(expfmt.TypeTextPlain).WithEscapingScheme(model.UnderscoreEscaping)
 
+// writeMargin is the time a scrape's answer may take to write after the
+// scrape's deadline, by which its snapshot is ready.
+const writeMargin = time.Second
+
 // metricsHandler serves one scrape: a snapshot from the tracker within the
 // scrape's deadline (shared with concurrent scrapes, rendered once), after
-// the exporter's own metrics, gathered by client_golang. Only GET and HEAD
-// start anything.
+// the exporter's own metrics, gathered by client_golang, written by the
+// deadline plus writeMargin. Only GET and HEAD start anything.
 func metricsHandler(cfg *config, tracker *collector.Tracker, exporterReg prometheus.Gatherer, logger log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -36,7 +40,13 @@ func metricsHandler(cfg *config, tracker *collector.Tracker, exporterReg prometh
 			http.Error(w, "only GET and HEAD", http.StatusMethodNotAllowed)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), scrapeDeadline(r.Header, cfg.scrapeTimeout, cfg.timeoutOffset))
+		timeout := scrapeDeadline(r.Header, cfg.scrapeTimeout, cfg.timeoutOffset)
+		// A client that does not read its answer holds a --web.max-requests
+		// slot only until then: the write fails, the connection is closed.
+		if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout + writeMargin)); err != nil {
+			level.Debug(logger).Log("msg", "Setting the scrape's write deadline", "err", err)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		snap := tracker.Snapshot(ctx)
 

@@ -25,6 +25,7 @@ echo "== rules"
 promtool check config examples/prometheus/prometheus.yml
 promtool check rules examples/prometheus/rules.yml
 promtool test rules examples/prometheus/rules_test.yml
+scripts/ci/lint-rules.sh  # pint (online) and the rules and dashboard regenerated from webex-mixin/
 
 echo "== unit and integration tests"
 go test -race -count=1 ./...

@@ -17,6 +17,10 @@
 // unchanged. Its "for:" durations are minutes long, so within the test's
 // time an alert can only be pending: the test accepts pending or firing for
 // WebexRoomQuiet, and no rule is rewritten.
+//
+// Besides each query returning data, every selector in every rule and
+// dashboard query must select series: the demo serves an OAuth token, a
+// state file and pushed deliveries, so no family the examples use is absent.
 
 package e2e
 
@@ -54,40 +58,35 @@ const (
 )
 
 // Queries that may return no data against the demo, with the reason. Every
-// other rule and dashboard query must return data (polled until the deadline).
+// other rule and dashboard query must return data (polled until the deadline),
+// and every selector of every rule and query must, without exception: the
+// demo serves an OAuth token, a state file and pushed deliveries, so every
+// family the examples use exists.
 var (
-	// Alert expressions are empty while all is well; of the alerts only
-	// WebexRoomQuiet must have data in the demo (its "Quiet ..." rooms).
+	// Alert expressions are empty while all is well. Of the alerts,
+	// WebexRoomQuiet must have data (the demo's "Quiet ..." rooms) and
+	// WebexTokenExpiringSoon too (the demo's token lives 10 minutes).
 	mayBeEmptyRules = map[string]string{
 		"WebexExporterDown":       "the exporter is up",
 		"WebexAPIUnreachable":     "the demo API answers, so webex_up is 1",
 		"WebexAPIThrottled":       "the demo API does not answer 429",
 		"WebexAPIRateLimitedLong": "the demo API does not answer 429, so the rate-limit gate stays open (0)",
-		"WebexTokenExpiringSoon":  "the demo token has no known expiry (webex_token_expiry_timestamp_seconds is absent)",
 		"WebexCollectorFailing":   "the collectors succeed",
 		"WebexRoomsPending":       "the exporter keeps up with the demo",
-		"WebexStateNotWritten":    "the demo runs without --state.file",
-		"WebexPushNotWorking":     "the demo runs without --webhook.url",
+		"WebexStateNotWritten":    "the demo's state file is written",
+		"WebexPushNotWorking":     "the demo's webhook is active and its deliveries arrive",
 	}
 	// Dashboard panels, by title.
-	mayBeEmptyPanels = map[string]string{
-		"Token expires in":                          "the demo token has no known expiry",
-		"Failed and throttled API calls per minute": "the demo API answers every call with 200",
-	}
+	mayBeEmptyPanels = map[string]string{}
 	// Dashboard variables, by name.
 	mayBeEmptyVariables = map[string]string{
 		"team_id": "the demo's rooms may belong to no team",
 	}
-	// Metric names the examples use that the demo does not export.
-	mayBeAbsentMetrics = map[string]string{
-		"webex_token_expiry_timestamp_seconds": "only with an OAuth integration's token",
-		"webex_state_write_failures_total":     "only with --state.file",
-		"webex_push_enabled":                   "only with --webhook.url",
-		"webex_push_deliveries_total":          "only with --webhook.url",
-		"webex_room_members":                   "only with --collector.memberships",
-	}
-	// Grafana's variables, as the dashboard's checks substitute them.
+	// Grafana's variables, as the dashboard's checks substitute them (job
+	// and instance: their All value).
 	grafanaVariables = map[string]string{
+		"$job":             ".+",
+		"$instance":        ".+",
 		"$room_type":       ".*",
 		"$team_id":         ".*",
 		"$window":          "24h",
@@ -140,6 +139,7 @@ func TestExamplesAgainstDemo(t *testing.T) {
 		checkDashboard(t, api, filepath.Join(root, "examples", "grafana", "dashboard.json"))
 	})
 	t.Run("metric names", func(t *testing.T) { checkMetricNames(t, api, root) })
+	t.Run("selectors", func(t *testing.T) { checkSelectors(t, api, root) })
 	t.Run("alerts", func(t *testing.T) { checkAlerts(t, api) })
 }
 
@@ -244,15 +244,15 @@ func checkDashboard(t *testing.T, api *promAPI, file string) {
 		t.Fatalf("%s: no panel query found", file)
 	}
 
-	labelValues := regexp.MustCompile(`^\s*label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$`)
+	labelValues := regexp.MustCompile(`^\s*label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?)\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$`)
 	for _, v := range d.Templating.List {
 		if v.Type != "query" {
 			continue
 		}
-		q := v.queryString()
+		q := substitute(v.queryString())
 		m := labelValues.FindStringSubmatch(q)
 		if m == nil {
-			t.Errorf("variable %s: query %q is not label_values(metric, label)", v.Name, q)
+			t.Errorf("variable %s: query %q is not label_values(selector, label)", v.Name, q)
 			continue
 		}
 		check := func() error {
@@ -329,12 +329,42 @@ func checkMetricNames(t *testing.T, api *promAPI, root string) {
 		if have[n] {
 			continue
 		}
-		if reason, ok := mayBeAbsentMetrics[n]; ok {
-			t.Logf("metric %s absent (allowed: %s)", n, reason)
-			continue
-		}
 		t.Errorf("metric %s is used by the examples but Prometheus has no such series (renamed?)", n)
 	}
+}
+
+// checkSelectors: every selector of every rule and dashboard query (its
+// Grafana variables substituted) selects series in Prometheus: what pint's
+// promql/series checks, here against the demo, where every optional family
+// exists too.
+func checkSelectors(t *testing.T, api *promAPI, root string) {
+	rs, err := api.rules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exprs []string
+	for _, r := range rs {
+		exprs = append(exprs, r.Query)
+	}
+	for _, p := range allPanels(readDashboard(t, filepath.Join(root, "examples", "grafana", "dashboard.json")).Panels) {
+		for _, tg := range p.Targets {
+			exprs = append(exprs, substitute(tg.Expr))
+		}
+	}
+	done := map[string]bool{}
+	for _, e := range exprs {
+		for _, s := range selectors(e) {
+			sel := s.String()
+			if done[sel] {
+				continue
+			}
+			done[sel] = true
+			if err := api.poll(func() error { return api.nonEmpty(sel) }); err != nil {
+				t.Errorf("selector %s: %v\n\tin: %s", sel, err, e)
+			}
+		}
+	}
+	t.Logf("%d selectors, each with series", len(done))
 }
 
 // checkAlerts: WebexRoomQuiet is pending or firing for a demo "Quiet ..."
@@ -358,11 +388,12 @@ func checkAlerts(t *testing.T, api *promAPI) {
 		return fmt.Errorf("alerts: %v", seen)
 	})
 	t.Logf("WebexRoomQuiet %s: %s", quiet.State, quiet.Annotations["summary"])
-	for _, k := range []string{"summary", "description"} {
-		v := quiet.Annotations[k]
-		if !strings.Contains(v, quiet.Labels["title"]) || strings.Contains(v, "error expanding") || strings.Contains(v, "<no value>") {
-			t.Errorf("WebexRoomQuiet %s annotation does not name the room or failed to expand: %q", k, v)
-		}
+	// The summary is static; the description names the room.
+	if v := quiet.Annotations["summary"]; strings.Contains(v, "{{") || !strings.HasSuffix(v, ".") {
+		t.Errorf("WebexRoomQuiet summary is not static or does not end with a period: %q", v)
+	}
+	if v := quiet.Annotations["description"]; !strings.Contains(v, quiet.Labels["title"]) || strings.Contains(v, "error expanding") || strings.Contains(v, "<no value>") {
+		t.Errorf("WebexRoomQuiet description does not name the room or failed to expand: %q", v)
 	}
 	if strings.Contains(quiet.Annotations["description"], "cadence no longer set") {
 		t.Errorf("WebexRoomQuiet description did not find the room's cadence: %q", quiet.Annotations["description"])
@@ -381,20 +412,6 @@ func checkAlerts(t *testing.T, api *promAPI) {
 }
 
 // ---------------------------------------------------------------- set-up
-
-// repoRoot is the module root: the parent of this package's directory.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil || !bytes.Contains(mod, []byte("module github.com/webex-exporter/webex_exporter")) {
-		t.Fatalf("%s is not the webex_exporter module root (run the test from the repository: go test -tags e2e ./e2e/): %v", root, err)
-	}
-	return root
-}
 
 func buildExporter(t *testing.T, root, dir string) string {
 	t.Helper()
@@ -732,55 +749,6 @@ func recordedSelector(r apiRule) string {
 	return r.Name + "{" + strings.Join(m, ",") + "}"
 }
 
-// ---------------------------------------------------------------- the dashboard
-
-type dashboard struct {
-	Panels     []panel `json:"panels"`
-	Templating struct {
-		List []variable `json:"list"`
-	} `json:"templating"`
-}
-
-type panel struct {
-	Title   string  `json:"title"`
-	Panels  []panel `json:"panels"` // a row's panels
-	Targets []struct {
-		Expr  string `json:"expr"`
-		RefID string `json:"refId"`
-	} `json:"targets"`
-}
-
-type variable struct {
-	Name  string          `json:"name"`
-	Type  string          `json:"type"`
-	Query json.RawMessage `json:"query"` // a string, or {"query": "..."}
-}
-
-func (v variable) queryString() string {
-	var s string
-	if json.Unmarshal(v.Query, &s) == nil {
-		return s
-	}
-	var o struct {
-		Query string `json:"query"`
-	}
-	_ = json.Unmarshal(v.Query, &o)
-	return o.Query
-}
-
-func readDashboard(t *testing.T, file string) dashboard {
-	t.Helper()
-	src, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d dashboard
-	if err := json.Unmarshal(src, &d); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	return d
-}
-
 // substitute replaces Grafana's variables (${x} and $x), longest names first.
 func substitute(expr string) string {
 	names := keys(grafanaVariables)
@@ -791,24 +759,4 @@ func substitute(expr string) string {
 		expr = strings.ReplaceAll(expr, n, v)
 	}
 	return expr
-}
-
-// stripStrings blanks PromQL string literals, so that label values do not
-// count as metric names.
-func stripStrings(expr string) string {
-	return regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`+"`[^`]*`").ReplaceAllString(expr, `""`)
-}
-
-func keys[V any](m map[string]V) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	return ks
-}
-
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
 }

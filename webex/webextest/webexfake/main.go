@@ -30,6 +30,7 @@ func main() {
 	every := flag.Duration("post-every", time.Second, "post a message this often (0: never)")
 	latency := flag.Duration("latency", 0, "added to every API call")
 	officer := flag.Bool("officer", false, "the token is a compliance officer's: /events answers (for --webex.scope=org)")
+	quiet := flag.Int("quiet-rooms", 0, `group rooms titled "Quiet ..." that never get a message`)
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", *addr)
@@ -38,7 +39,7 @@ func main() {
 		os.Exit(1)
 	}
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 1, Rooms: *rooms, Now: time.Now(), History: 24 * time.Hour,
-		ActiveFraction: *active, MaxMessagesPerRoom: *maxMsgs})
+		ActiveFraction: *active, MaxMessagesPerRoom: *maxMsgs, QuietRooms: *quiet})
 	opts := []webextest.Option{webextest.WithListener(ln), webextest.WithLatency(*latency)}
 	if *officer {
 		opts = append(opts, webextest.WithComplianceOfficer())
