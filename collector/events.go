@@ -93,7 +93,7 @@ func (orgFeed) phases() []string { return []string{"events", "descriptions"} }
 
 func (f orgFeed) run(ctx context.Context, r *pass) []Phase {
 	t := f.t
-	t.mergeListing(r.rooms, r.now)
+	t.mergeListing(r.rooms, r.listed, r.now)
 	eventsPhase, answered := t.readEvents(ctx, r.now)
 	r.up = r.up && answered
 	return []Phase{eventsPhase, t.runPhase(ctx, "descriptions", t.describeJobs(r.now), func(ctx context.Context, j job) error {
@@ -104,16 +104,16 @@ func (f orgFeed) run(ctx context.Context, r *pass) []Phase {
 // mergeListing merges the listing of the account's rooms into the state,
 // as the poll feed's plan does, but plans no reads: the events bring the
 // messages. It returns the rooms whose members are due.
-func (t *Tracker) mergeListing(rooms []webex.Room, now time.Time) {
+func (t *Tracker) mergeListing(rooms []webex.Room, listed map[string]int, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cutoff := now.Add(-t.widest)
-	listed := t.mergeLocked(rooms, cutoff, func(st *roomState, r webex.Room) {
+	t.mergeLocked(rooms, listed, cutoff, func(st *roomState, r webex.Room) {
 		// An event may be newer than the listing's lastActivity.
 		st.room.LastActivity = latest(r.LastActivity, st.newest)
 	})
 	for id, st := range t.rooms {
-		if !listed[id] {
+		if _, ok := listed[id]; !ok {
 			st.history = st.history.prune(cutoff.UnixMilli())
 		}
 	}

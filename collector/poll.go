@@ -25,7 +25,7 @@ func (pollFeed) phases() []string { return []string{"messages"} }
 
 func (f pollFeed) run(ctx context.Context, r *pass) []Phase {
 	t := f.t
-	jobs, unexplained := t.plan(r.rooms, r.now)
+	jobs, unexplained := t.plan(r.rooms, r.listed, r.now)
 	r.unexplained = unexplained
 	return []Phase{t.runPhase(ctx, "messages", jobs, func(ctx context.Context, j job) error {
 		return t.readRoom(ctx, j, r.now)
@@ -69,12 +69,12 @@ type gapRead struct {
 // first (members are the memberships feed's, members.go). unexplained
 // reports a watched room that moved with no known message to explain it
 // (with push on: a delivery may have been lost, or the webhook disabled).
-func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs []job, unexplained bool) {
+func (t *Tracker) plan(rooms []webex.Room, listed map[string]int, now time.Time) (msgJobs []job, unexplained bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cutoff := now.Add(-t.widest)
 	bot := t.account != nil && t.account.IsBot()
-	t.mergeLocked(rooms, cutoff, func(st *roomState, r webex.Room) {
+	t.mergeLocked(rooms, listed, cutoff, func(st *roomState, r webex.Room) {
 		// Bots cannot list a group room's messages without being mentioned:
 		// the exporter does not ask, and shows no message metrics there.
 		st.noMessages = bot && r.Type == "group"
@@ -156,9 +156,9 @@ func (t *Tracker) admitLocked(r webex.Room, excluded map[string]string, cutoff t
 // were read: it keeps its state (unexported) for a few listings before it
 // leaves. Rooms the events feed knows (evented) are not the listing's:
 // they stay.
-func (t *Tracker) leaveAbsentLocked(listed map[string]bool) {
+func (t *Tracker) leaveAbsentLocked(listed map[string]int) {
 	for id, st := range t.rooms {
-		if !listed[id] && !st.evented {
+		if _, ok := listed[id]; !ok && !st.evented {
 			if st.absent++; st.absent > maxAbsent {
 				delete(t.rooms, id)
 			}
@@ -166,24 +166,19 @@ func (t *Tracker) leaveAbsentLocked(listed map[string]bool) {
 	}
 }
 
-// mergeLocked merges a listing into the state, as every scope does: each
-// room the filters keep is admitted (created if new) and handed to each;
-// rooms missing from this listing count an absence. It returns the rooms
-// listed and kept.
-func (t *Tracker) mergeLocked(rooms []webex.Room, cutoff time.Time, each func(st *roomState, r webex.Room)) (listed map[string]bool) {
-	listed = make(map[string]bool, len(rooms))
+// mergeLocked merges a listing (each room once; listed: every id in it)
+// into the state, as every scope does: each room the filters keep is
+// admitted (created if new) and handed to each; rooms missing from this
+// listing count an absence.
+func (t *Tracker) mergeLocked(rooms []webex.Room, listed map[string]int, cutoff time.Time, each func(st *roomState, r webex.Room)) {
 	excluded := map[string]string{}
-	for _, r := range rooms { // each once (uniqueRooms, refresh.go)
-		st := t.admitLocked(r, excluded, cutoff)
-		if st == nil {
-			continue
+	for _, r := range rooms {
+		if st := t.admitLocked(r, excluded, cutoff); st != nil {
+			each(st, r)
 		}
-		listed[r.ID] = true
-		each(st, r)
 	}
 	t.excluded = excluded
 	t.leaveAbsentLocked(listed)
-	return listed
 }
 
 // topQuery is the read of a room's newest messages: all within the widest
@@ -205,10 +200,10 @@ func (st *roomState) topQuery(roomID string, cutoff time.Time) *webex.MessagesQu
 	return q
 }
 
-// uniqueRooms returns the listing with each room once: a room whose
-// lastActivity moved while the pages were read can be on two of them; the
-// later lastActivity stands, at the first place.
-func uniqueRooms(rooms []webex.Room) []webex.Room {
+// uniqueRooms returns the listing with each room once, and the place of
+// each id in it: a room whose lastActivity moved while the pages were read
+// can be on two of them; the later lastActivity stands, at the first place.
+func uniqueRooms(rooms []webex.Room) ([]webex.Room, map[string]int) {
 	at := make(map[string]int, len(rooms))
 	var out []webex.Room // nil until a room comes twice
 	for n, r := range rooms {
@@ -229,9 +224,9 @@ func uniqueRooms(rooms []webex.Room) []webex.Room {
 		}
 	}
 	if out == nil {
-		return rooms
+		return rooms, at
 	}
-	return out
+	return out, at
 }
 
 // query is the read of what g still misses.

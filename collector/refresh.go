@@ -34,7 +34,8 @@ func (t *Tracker) refresh(ctx context.Context) *Snapshot {
 		phases[0] = roomsPhase
 		return t.snapshotLocked(now, false, phases)
 	}
-	run := &pass{now: now, rooms: uniqueRooms(rooms), up: true}
+	run := &pass{now: now, up: true}
+	run.rooms, run.listed = uniqueRooms(rooms)
 	phases := []Phase{roomsPhase}
 	t.mu.Lock()
 	feeds := t.feeds
@@ -58,8 +59,9 @@ type feed interface {
 
 // pass is one refresh as the feeds see it.
 type pass struct {
-	now   time.Time
-	rooms []webex.Room // the listing, each room once
+	now    time.Time
+	rooms  []webex.Room   // the listing, each room once
+	listed map[string]int // every id in it
 	// up: the refresh shows webex_up 1 (a feed whose source refused clears it).
 	up bool
 	// unexplained: a watched room moved with no known message to explain
