@@ -87,10 +87,10 @@ func (t *Tracker) plan(rooms []webex.Room, listed map[string]int, now time.Time)
 		// t.reconcile of its first move no read has covered.
 		explained := moved && st.watched && len(st.gaps) == 0 && r.LastActivity.Equal(st.newest) && !r.LastActivity.After(now)
 		if explained {
-			if st.unreadSince.IsZero() {
-				st.unreadSince = now
+			if st.unreadSince == 0 {
+				st.unreadSince = now.UnixMilli()
 			}
-			if now.Sub(st.unreadSince) < t.reconcile {
+			if now.UnixMilli()-st.unreadSince < t.reconcile.Milliseconds() {
 				moved = false
 			}
 		}
@@ -317,7 +317,7 @@ func (t *Tracker) applyTop(j job, msgs []webex.Message, err error, now time.Time
 			st.giveUp(st.gaps[0], now)
 		}
 	}
-	st.watched, st.readActivity, st.unreadSince = true, j.lastActivity, time.Time{}
+	st.watched, st.readActivity, st.unreadSince = true, j.lastActivity, 0
 	st.updateRead()
 }
 
@@ -370,7 +370,7 @@ func cursorRefused(err error) bool {
 
 // giveUp drops gap g; its span stays uncovered (see windowKnown).
 func (st *roomState) giveUp(g *gap, now time.Time) {
-	st.uncovered = latest(st.uncovered, g.top(now))
+	st.uncovered = max(st.uncovered, g.top(now).UnixMilli())
 	st.gaps = slices.DeleteFunc(st.gaps, func(o *gap) bool { return o == g })
 	st.updateRead()
 }

@@ -227,8 +227,8 @@ func (t *Tracker) pushed(m webex.Message) string {
 	if t.ingestLocked(st, []webex.Message{m}, origin{}, now) == 0 {
 		return PushDuplicate
 	}
-	if st.watched && st.unreadSince.IsZero() {
-		st.unreadSince = now // a read confirms it within t.reconcile
+	if st.watched && st.unreadSince == 0 {
+		st.unreadSince = now.UnixMilli() // a read confirms it within t.reconcile
 	}
 	return PushAccepted
 }

@@ -133,7 +133,7 @@ func (t *Tracker) saveRoomLocked(id string, st *roomState, senders *senderIndex)
 		// Cloned: the tracker reuses the slice (st.newestIDs[:0]) while the
 		// room is encoded outside the lock.
 		NewestIDs: slices.Clone(st.newestIDs),
-		Total:     st.total, Refreshed: st.refreshed, Pending: st.pending, Uncovered: st.uncovered, NoMessages: st.noMessages, Absent: st.absent,
+		Total:     st.total, Refreshed: st.refreshed, Pending: st.pending, Uncovered: msTime(st.uncovered), NoMessages: st.noMessages, Absent: st.absent,
 		Members: st.members, MembersAt: st.membersAt, MembersActivity: st.membersActivity,
 		Evented: st.evented, Undescribed: !st.described, DescribeFailed: st.describeFailed}
 	for _, g := range st.gaps {
@@ -347,7 +347,7 @@ func (t *Tracker) restoreLocked(s *savedState) {
 			continue
 		}
 		st := &roomState{room: room, watched: sr.Watched, readActivity: sr.ReadActivity, newest: sr.Newest,
-			newestIDs: sr.NewestIDs, total: sr.Total, refreshed: sr.Refreshed, pending: sr.Pending, uncovered: sr.Uncovered,
+			newestIDs: sr.NewestIDs, total: sr.Total, refreshed: sr.Refreshed, pending: sr.Pending, uncovered: timeMS(sr.Uncovered),
 			noMessages: sr.NoMessages, absent: sr.Absent,
 			members: sr.Members, membersAt: sr.MembersAt, membersActivity: sr.MembersActivity,
 			described: !sr.Undescribed, describeFailed: sr.DescribeFailed,
@@ -376,6 +376,21 @@ func (t *Tracker) restoreLocked(s *savedState) {
 		t.rooms[sr.ID] = st
 	}
 	level.Info(t.logger).Log("msg", "Resuming from the state file", "file", t.stateFile.Path(), "rooms", len(t.rooms), "written", s.Written.UTC().Format(time.RFC3339))
+}
+
+// msTime is Unix ms as a time (0: the zero time); timeMS the reverse.
+func msTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func timeMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // clampFuture brings a restored room's times that lie ahead of now (the

@@ -118,8 +118,8 @@ type roomState struct {
 	watched, read bool
 	readActivity  time.Time // the room's lastActivity when its messages were last read
 	// unreadSince: when a move no read has covered was first seen (a
-	// pushed message); zero when reads cover the room's lastActivity.
-	unreadSince time.Time
+	// pushed message), Unix ms; 0 when reads cover the room's lastActivity.
+	unreadSince int64
 	newest      time.Time // creation time of the newest message known, never in the future
 	newestIDs   []string  // ids of the known messages created at newest
 	history     history   // messages within the widest window
@@ -128,9 +128,9 @@ type roomState struct {
 	pending     bool      // a needed read of messages failed or ran out of time
 	noMessages  bool      // a bot's group room: messages are not visible
 	gaps        []*gap    // messages no read has reached yet, oldest first
-	// uncovered: messages created before this may be missing (a gap given
-	// up): windows reaching back before it are not known.
-	uncovered time.Time
+	// uncovered: messages created before this (Unix ms; 0: none) may be
+	// missing (a gap given up): windows reaching back before it are not known.
+	uncovered int64
 	absent    int // listings in a row the room was missing from
 	// evented: the events feed named the room; missing from the listing
 	// does not make it leave. described: its title, team and creation time
@@ -278,7 +278,7 @@ func (st *roomState) counts(o origin, m webex.Message) bool {
 // messages no read has covered (an open gap, or one given up) lies within
 // the window starting at cutoff.
 func (st *roomState) windowKnown(cutoff, now time.Time) bool {
-	if !st.read || st.uncovered.After(cutoff) {
+	if !st.read || st.uncovered > cutoff.UnixMilli() {
 		return false
 	}
 	for _, g := range st.gaps {
