@@ -239,3 +239,33 @@ func TestGapGivenUpLeavesWindowsAbsent(t *testing.T) {
 		t.Errorf("%s absent once the given-up gap left the window", w24h)
 	}
 }
+
+// TestOrgRestoredFutureClamped (defect 4, events feed): restored with the
+// clock stepped back, the events feed's cursor holds times ahead of now:
+// since (messages created from then on count) is clamped to now, so new
+// messages count at once, and top is forgotten, so the next read starts at
+// the window's start rather than at a future time.
+func TestOrgRestoredFutureClamped(t *testing.T) {
+	now := orgNow()
+	path := statePath(t)
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 66, Rooms: 5, OtherRooms: 50, Now: now})
+	e := newOrgEnv(t, org, now, Config{StateFile: path}, webextest.WithComplianceOfficer())
+	e.orgScrape(t)
+	if err := e.tracker.SaveState(); err != nil {
+		t.Fatal(err)
+	}
+	back := e.clock.Add(-3 * time.Hour) // the clock was 3 hours ahead when the file was written
+	e2 := e.restart(t, Config{StateFile: path, Scope: ScopeOrg})
+	if err := e2.tracker.LearnAccount(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e2.tracker.mu.Lock()
+	f := *e2.tracker.org
+	e2.tracker.mu.Unlock()
+	if f.since.After(back) || f.since.IsZero() {
+		t.Errorf("restored since %v with the clock at %v; want it clamped to now", f.since, back)
+	}
+	if !f.top.IsZero() {
+		t.Errorf("restored top %v with the clock at %v; want it forgotten (the next read starts at the window's start)", f.top, back)
+	}
+}
