@@ -32,6 +32,7 @@ type config struct {
 	filter        collector.Filter
 	titles        bool
 	members       bool
+	directRooms   string // collector.DirectPerRoom or collector.DirectAggregate
 	membersEvery  time.Duration
 	windows       []collector.Window
 	telemetryPath string
@@ -78,6 +79,8 @@ func newApp(cfg *config, raw *rawFlags, stderr io.Writer) *kingpin.Application {
 	app.Flag("webex.room-exclude", "Do not watch rooms whose whole title matches this RE2 expression.").PlaceHolder("REGEX").StringVar(&raw.exclude)
 	app.Flag("webex.room-titles", "Put room titles in webex_room_info (--no-webex.room-titles leaves them out: 1:1 room titles are people's names).").
 		Default("true").BoolVar(&cfg.titles)
+	app.Flag("collector.direct-rooms", "Direct (1:1) rooms: per-room (each its own series, like group rooms) or aggregate (only in the totals by room type: webex_rooms, webex_rooms_active, webex_messages_recent).").
+		Default(string(collector.DirectPerRoom)).EnumVar(&cfg.directRooms, string(collector.DirectPerRoom), string(collector.DirectAggregate))
 	app.Flag("collector.memberships", "Export webex_room_members (one call per room when its lastActivity moves or the refresh interval passes).").
 		BoolVar(&cfg.members)
 	app.Flag("collector.memberships.refresh", "Re-read a room's members at least this often.").Default("1h").DurationVar(&cfg.membersEvery)

@@ -169,6 +169,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		Memberships:        cfg.members,
 		MembershipsRefresh: cfg.membersEvery,
 		HideTitles:         !cfg.titles,
+		DirectRooms:        collector.DirectRooms(cfg.directRooms),
 		TokenExpiry:        tokenExpiry,
 		StateFile:          cfg.stateFile,
 		StateInterval:      cfg.stateInterval,

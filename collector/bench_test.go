@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,6 +101,29 @@ func (e *benchEnv) report(b *testing.B, state bool) {
 		b.ReportMetric((float64(heap)-float64(e.heapBefore))/(1<<20), "state-MiB")
 	}
 	b.ReportMetric(rssMiB(), "rss-MiB")
+}
+
+// cpuTime is the CPU time the process has used (user and system), the
+// measure of cost on a machine whose other load makes wall time drift.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuMeter reports the process CPU time of a benchmark's timed part as
+// cpu-ns/op: start and stop it with the timer.
+type cpuMeter struct {
+	used  time.Duration
+	since time.Duration
+}
+
+func (m *cpuMeter) start() { m.since = cpuTime() }
+func (m *cpuMeter) stop()  { m.used += cpuTime() - m.since }
+func (m *cpuMeter) report(b *testing.B) {
+	b.ReportMetric(float64(m.used.Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 func liveHeap() uint64 {
@@ -205,10 +229,12 @@ func BenchmarkWarmScrape(b *testing.B) {
 	}
 }
 
-// BenchmarkExposition measures the three costs of a snapshot's exposition
-// at 10,000 rooms: rendering it (once per snapshot, kept compressed),
-// writing it to a scrape that takes gzip, and to one that does not (which
-// decompresses the rendering). Run it with
+// BenchmarkExposition measures the costs of a snapshot's exposition at
+// 10,000 rooms: rendering it (once per snapshot, kept compressed) with no
+// segment to take from a last rendering (cold) and after a refresh in which
+// 1% of the rooms moved (warm: their segments and the ages compressed
+// again), writing it to a scrape that takes gzip, and to one that does not
+// (which decompresses the rendering). Run it with
 //
 //	go test -run '^$' -bench Exposition -benchmem ./collector/
 func BenchmarkExposition(b *testing.B) {
@@ -218,25 +244,65 @@ func BenchmarkExposition(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	s := e.tracker.Snapshot(ctx)
-	b.Run("render", func(b *testing.B) {
+	// The next refresh's snapshot: a minute on, 1% of the rooms moved.
+	moved := *s
+	moved.Time = s.Time.Add(time.Minute)
+	moved.Rooms = slices.Clone(s.Rooms)
+	for i := 0; i < len(moved.Rooms); i += 100 {
+		r := &moved.Rooms[i]
+		r.Room.LastActivity, r.LastMessage, r.Refreshed = moved.Time, moved.Time, moved.Time
+		r.Total++
+		r.Counts = slices.Clone(r.Counts)
+		for w := range r.Counts {
+			r.Counts[w].Messages++
+		}
+	}
+	gzSize := func(r *rendering) float64 {
+		n := 0
+		for _, p := range r.parts {
+			n += len(p)
+		}
+		return float64(n) / (1 << 20)
+	}
+	b.Run("render/cold", func(b *testing.B) {
+		var cpu cpuMeter
+		cpu.start()
 		for b.Loop() {
 			s.render = &rendering{count: &e.tracker.fl.renders}
 			s.rooms()
 		}
-		n := 0
-		for _, c := range s.rooms().z {
-			n += len(c)
+		cpu.stop()
+		cpu.report(b)
+		b.ReportMetric(gzSize(s.rooms()), "gz-MiB")
+	})
+	b.Run("render/warm", func(b *testing.B) {
+		var cpu cpuMeter
+		for b.Loop() {
+			b.StopTimer()
+			cache := &segmentCache{}
+			s.render = &rendering{count: &e.tracker.fl.renders, cache: cache}
+			s.rooms()
+			moved.render = &rendering{count: &e.tracker.fl.renders, cache: cache}
+			b.StartTimer()
+			cpu.start()
+			moved.rooms()
+			cpu.stop()
 		}
-		b.ReportMetric(float64(n)/(1<<20), "gz-MiB")
+		cpu.report(b)
+		b.ReportMetric(gzSize(moved.rooms()), "gz-MiB")
 	})
 	for _, gz := range []bool{true, false} {
 		b.Run(fmt.Sprintf("write/gzip=%v", gz), func(b *testing.B) {
 			s.rooms()
+			var cpu cpuMeter
+			cpu.start()
 			for b.Loop() {
 				if err := s.WriteText(io.Discard, nil, gz); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.stop()
+			cpu.report(b)
 		})
 	}
 }

@@ -21,6 +21,7 @@ type descs struct {
 	lastMessage, recentMsgs, senders    *prometheus.Desc
 	total, refreshed, members           *prometheus.Desc
 	success, duration, tokenExpiry      *prometheus.Desc
+	roomsActive, messagesRecent         *prometheus.Desc
 	help                                map[string]string // by metric name, for the exposition
 }
 
@@ -35,9 +36,13 @@ func newDescs() descs {
 	}
 	const kept = " (from state kept between scrapes)"
 	return descs{
-		help:         helps,
-		up:           d("up", "1 if the Webex rooms could be listed in this scrape, else 0 (room metrics then keep their last known values)."),
-		rooms:        d("rooms", "Rooms exported, by room type.", "room_type"),
+		help:  helps,
+		up:    d("up", "1 if the Webex rooms could be listed in this scrape, else 0 (room metrics then keep their last known values)."),
+		rooms: d("rooms", "Rooms exported, by room type.", "room_type"),
+		roomsActive: d("rooms_active", "Rooms with at least one message created within the trailing window, by room type"+kept+
+			"; of the rooms whose messages are known, whatever --collector.direct-rooms says.", "room_type", "window"),
+		messagesRecent: d("messages_recent", "Messages created within the trailing window in all rooms of the type"+kept+
+			"; of the rooms whose messages are known, whatever --collector.direct-rooms says.", "room_type", "window"),
 		pending:      d("rooms_pending", "Rooms whose messages need reading but could not be read within the scrape's deadline or were refused; they keep their last known values and are read first next scrape."),
 		info:         d("room_info", "Information about a room the account belongs to; always 1.", "room_id", "title", "room_type", "team_id", "is_locked"),
 		created:      d("room_created_timestamp_seconds", "When the room was created, Unix time.", room...),
@@ -71,7 +76,8 @@ func New(ctx context.Context, t *Tracker) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.d
 	for _, desc := range []*prometheus.Desc{d.up, d.rooms, d.pending, d.info, d.created, d.lastActivity, d.ageSec,
-		d.lastMessage, d.recentMsgs, d.senders, d.total, d.refreshed, d.members, d.success, d.duration, d.tokenExpiry} {
+		d.lastMessage, d.recentMsgs, d.senders, d.total, d.refreshed, d.members, d.success, d.duration, d.tokenExpiry,
+		d.roomsActive, d.messagesRecent} {
 		ch <- desc
 	}
 }
@@ -93,10 +99,26 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(d.duration, p.Duration.Seconds(), p.Name)
 	}
 	byType := map[string]int{"group": 0, "direct": 0}
+	type windowTotals struct{ active, messages int }
+	totals := map[string][]windowTotals{}
 	now := float64(s.Time.UnixMilli()) / 1e3
 	for _, r := range s.Rooms {
 		room := r.Room
 		byType[room.Type]++
+		if totals[room.Type] == nil {
+			totals[room.Type] = make([]windowTotals, len(s.Windows))
+		}
+		if !r.NoMessages && r.Read {
+			for i, c := range r.Counts {
+				totals[room.Type][i].messages += c.Messages
+				if c.Messages > 0 {
+					totals[room.Type][i].active++
+				}
+			}
+		}
+		if s.DirectRooms == DirectAggregate && room.Type == "direct" {
+			continue // in the totals only
+		}
 		gauge(d.info, 1, room.ID, room.Title, room.Type, room.TeamID, strconv.FormatBool(room.IsLocked))
 		if !room.Created.IsZero() {
 			gauge(d.created, unix(room.Created), room.ID)
@@ -128,6 +150,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for typ, n := range byType {
 		gauge(d.rooms, float64(n), typ)
+		ts := totals[typ]
+		for i, w := range s.Windows {
+			var t windowTotals
+			if ts != nil {
+				t = ts[i]
+			}
+			gauge(d.roomsActive, float64(t.active), typ, w.Name)
+			gauge(d.messagesRecent, float64(t.messages), typ, w.Name)
+		}
 	}
 }
 

@@ -2,11 +2,16 @@ package collector
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,7 +71,8 @@ func TestExpositionMatchesClientGolang(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		snap *Snapshot
-	}{{"handmade", handmade}, {"minimal", minimal}, {"generated", generated}} {
+	}{{"handmade", handmade}, {"minimal", minimal}, {"generated", generated},
+		{"handmade/aggregate", aggregate(handmade)}, {"generated/aggregate", aggregate(generated)}} {
 		small := []byte("# HELP own_metric Something.\n# TYPE own_metric gauge\nown_metric 1\n")
 		// Larger than a DEFLATE stored block (65,535 bytes), as gzip sends it.
 		large := append(bytes.Repeat([]byte("# a comment long enough to need several stored blocks\n"), 3000), small...)
@@ -74,6 +80,13 @@ func TestExpositionMatchesClientGolang(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/own=%d", tc.name, len(own)), func(t *testing.T) { checkExposition(t, e, tc.snap, own) })
 		}
 	}
+}
+
+// aggregate is s with direct rooms in the totals only.
+func aggregate(s *Snapshot) *Snapshot {
+	a := *s
+	a.DirectRooms = DirectAggregate
+	return &a
 }
 
 // checkExposition: snap's exposition after own is client_golang's, plain
@@ -145,29 +158,135 @@ func firstDiff(got, want []byte) string {
 	return "got:  " + clip(got) + "\nwant: " + clip(want)
 }
 
-// TestChunks: what is written in pieces of any size reads back whole, kept
-// in full chunks but the last.
-func TestChunks(t *testing.T) {
-	for _, sizes := range [][]int{{0}, {1}, {chunkSize}, {chunkSize + 1}, {3 * chunkSize}, {100, chunkSize - 100, 1, chunkSize, 7}} {
-		t.Run(fmt.Sprint(sizes), func(t *testing.T) {
-			var c chunks
-			var want []byte
-			for i, n := range sizes {
-				p := bytes.Repeat([]byte{byte('a' + i)}, n)
-				if k, err := c.Write(p); k != n || err != nil {
-					t.Fatalf("Write(%d bytes) = %d, %v", n, k, err)
-				}
-				want = append(want, p...)
+// TestRenderingReusesSegments: a rendering takes from the last one every
+// segment whose text did not change, as it was compressed, and compresses
+// only the others: those of the block of a room that moved, and of a room
+// that came. The result is still client_golang's.
+func TestRenderingReusesSegments(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 31, Rooms: 1100, Now: t0})
+	e := newEnv(t, org, Config{Memberships: true})
+	first := e.tracker.Snapshot(context.Background())
+	if !first.Up {
+		t.Fatal("refresh failed")
+	}
+	cache := &segmentCache{}
+	first.render = &rendering{count: &e.tracker.fl.renders, cache: cache}
+	before := segmentTexts(t, first.rooms())
+
+	next := *first
+	next.Rooms = slices.Clone(first.Rooms)
+	moved := &next.Rooms[len(next.Rooms)/2]
+	moved.Room.LastActivity = moved.Room.LastActivity.Add(time.Second)
+	moved.Total++
+	next.Rooms = slices.Insert(next.Rooms, 7, RoomSnapshot{Room: webex.Room{ID: next.Rooms[6].Room.ID + "0", Type: "group"},
+		Counts: make([]WindowCount, len(next.Windows)), Members: -1})
+	next.render = &rendering{count: &e.tracker.fl.renders, cache: cache}
+	r := next.rooms()
+	fresh := 0
+	for i, p := range r.parts {
+		old, ok := before[segmentText(t, p)]
+		switch {
+		case !ok:
+			fresh++
+		case &old[0] != &r.parts[i][0]:
+			t.Errorf("segment %d: the same text as in the last rendering, compressed again", i)
+		}
+	}
+	// The moved room's block and the new room's (two, if it starts a
+	// block) in each of the 11 room families, and the totals before and
+	// after them; of some 34 blocks.
+	if most := 3*11 + 2; fresh == 0 || fresh > most || len(r.parts) < 3*fresh {
+		t.Errorf("%d of %d segments compressed again, want 1 to %d", fresh, len(r.parts), most)
+	}
+	checkExposition(t, e, &next, nil)
+}
+
+// segmentTexts returns a rendering's segments by their text.
+func segmentTexts(t *testing.T, r *rendering) map[string][]byte {
+	t.Helper()
+	texts := map[string][]byte{}
+	for _, p := range r.parts {
+		texts[segmentText(t, p)] = p
+	}
+	return texts
+}
+
+// segmentText decompresses one segment on its own: each is a DEFLATE
+// stream of its own, but for its end.
+func segmentText(t *testing.T, p []byte) string {
+	t.Helper()
+	text, err := io.ReadAll(flate.NewReader(io.MultiReader(bytes.NewReader(p), bytes.NewReader(finalEmptyBlock))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(text)
+}
+
+// TestAppendFloat: numbers are written as expfmt writes them.
+func TestAppendFloat(t *testing.T) {
+	for _, v := range []float64{0, 1, -1, 2, -2, 10, 999999, 1e6, 1234567, -999999, -1e6, 0.5, -0.25, 1e-7,
+		1732449481.123, 1 << 40, 1e21, math.MaxInt64, math.Copysign(0, -1), math.NaN(), math.Inf(1), math.Inf(-1)} {
+		var want string
+		switch {
+		case v == 1, v == 0, v == -1:
+			want = strconv.FormatFloat(v+0, 'g', -1, 64) // expfmt writes -0 as 0
+		case math.IsNaN(v):
+			want = "NaN"
+		case math.IsInf(v, 1):
+			want = "+Inf"
+		case math.IsInf(v, -1):
+			want = "-Inf"
+		default:
+			want = strconv.FormatFloat(v, 'g', -1, 64)
+		}
+		if got := string(appendFloat(nil, v)); got != want {
+			t.Errorf("appendFloat(%v) = %s, want %s", v, got, want)
+		}
+	}
+}
+
+// TestDirectRoomsAggregate: with DirectAggregate a scrape shows what the
+// per-room mode shows but the direct rooms' per-room series; the totals by
+// room type count the direct rooms all the same.
+func TestDirectRoomsAggregate(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 33, Rooms: 200, Now: t0, ActiveFraction: 0.6})
+	perRoom := newEnv(t, org, Config{}).scrape(t, 30*time.Second)
+	e := newEnv(t, org, Config{DirectRooms: DirectAggregate})
+	got := e.scrape(t, 30*time.Second)
+
+	want := maps.Clone(perRoom)
+	direct := 0
+	for _, r := range e.srv.Rooms() {
+		if r.Type != "direct" {
+			continue
+		}
+		direct++
+		for k := range want {
+			if strings.Contains(k, `room_id="`+r.ID+`"`) {
+				delete(want, k)
 			}
-			got, _ := io.ReadAll(c.reader())
-			if !bytes.Equal(got, want) {
-				t.Fatalf("read back %d bytes, want %d", len(got), len(want))
+		}
+	}
+	if direct == 0 || want[key("webex_messages_recent", "room_type", "direct", "window", "24h")] == 0 ||
+		want[key("webex_rooms_active", "room_type", "direct", "window", "1h")] == 0 {
+		t.Fatalf("the organisation has %d direct rooms and no direct messages in the totals: no test", direct)
+	}
+	for k := range got {
+		if strings.HasPrefix(k, "webex_scrape_collector_duration_seconds") {
+			delete(got, k)
+			delete(want, k)
+		}
+	}
+	if !maps.Equal(got, want) {
+		for k, v := range want {
+			if g, ok := got[k]; !ok || g != v {
+				t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
 			}
-			for i, b := range c {
-				if cap(b) != chunkSize || (i < len(c)-1 && len(b) != chunkSize) {
-					t.Errorf("chunk %d of %d: len %d cap %d", i, len(c), len(b), cap(b))
-				}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("unexpected %s", k)
 			}
-		})
+		}
 	}
 }

@@ -46,6 +46,7 @@ type flights struct {
 	last        *Snapshot    // the newest complete snapshot
 	lastStart   time.Time    // when the last refresh started (tracker's clock)
 	renders     atomic.Int64 // renderings made (tests count them)
+	segments    segmentCache // the last rendering's, for the next
 }
 
 // Snapshot returns a snapshot no older than the minimum interval, refreshing
@@ -98,7 +99,7 @@ func (t *Tracker) Snapshot(ctx context.Context) *Snapshot {
 func (t *Tracker) fly(f *flight) {
 	s := t.refresh(f.ctx)
 	f.ctx.stop()
-	s.render = &rendering{count: &t.fl.renders}
+	s.render = &rendering{count: &t.fl.renders, cache: &t.fl.segments}
 	t.mu.Lock()
 	t.fl.current, t.fl.last = nil, s
 	t.mu.Unlock()
@@ -117,7 +118,7 @@ func (t *Tracker) stale(waited time.Duration) *Snapshot {
 		s = *t.fl.last // shares the rendering of the rooms
 	} else {
 		s = *t.snapshotLocked(t.now(), false, t.unrunPhases())
-		s.render = &rendering{count: &t.fl.renders}
+		s.render = &rendering{count: &t.fl.renders, cache: &t.fl.segments}
 	}
 	s.Up = false
 	s.Phases = slices.Clone(s.Phases)

@@ -3,7 +3,9 @@ package collector
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -152,6 +154,12 @@ func expected(now time.Time, windows []Window, rooms []roomTruth) map[string]flo
 		key("webex_scrape_collector_success", "collector", "messages"): 1,
 	}
 	byType := map[string]int{"group": 0, "direct": 0}
+	for _, typ := range []string{"group", "direct"} { // counted by compare (recountTotals)
+		for _, w := range windows {
+			out[key("webex_rooms_active", "room_type", typ, "window", w.Name)] = 0
+			out[key("webex_messages_recent", "room_type", typ, "window", w.Name)] = 0
+		}
+	}
 	for _, rt := range rooms {
 		r := rt.room
 		id := r.ID
@@ -190,10 +198,41 @@ func expected(now time.Time, windows []Window, rooms []roomTruth) map[string]flo
 	return out
 }
 
+// recountTotals returns want with webex_rooms_active and
+// webex_messages_recent counted again from the per-room samples it has
+// (tests leave out those of rooms whose messages cannot be known).
+func recountTotals(want map[string]float64) map[string]float64 {
+	out := maps.Clone(want)
+	types := map[string]string{}
+	for k := range want {
+		if m := roomTypeLabels.FindStringSubmatch(k); strings.HasPrefix(k, "webex_room_info{") && m != nil {
+			types[m[1]] = m[2]
+		}
+		if strings.HasPrefix(k, "webex_rooms_active{") || strings.HasPrefix(k, "webex_messages_recent{") {
+			out[k] = 0
+		}
+	}
+	for k, v := range want {
+		if m := roomWindowLabels.FindStringSubmatch(k); strings.HasPrefix(k, "webex_room_recent_messages{") && m != nil {
+			out[key("webex_messages_recent", "room_type", types[m[1]], "window", m[2])] += v
+			if v > 0 {
+				out[key("webex_rooms_active", "room_type", types[m[1]], "window", m[2])]++
+			}
+		}
+	}
+	return out
+}
+
+var (
+	roomTypeLabels   = regexp.MustCompile(`room_id="([^"]*)",room_type="([^"]*)"`)
+	roomWindowLabels = regexp.MustCompile(`room_id="([^"]*)",window="([^"]*)"`)
+)
+
 // compare fails on any sample that differs, is missing or is extra;
 // durations are only checked to exist.
 func compare(t testing.TB, got, want map[string]float64) {
 	t.Helper()
+	want = recountTotals(want)
 	var problems []string
 	for k, w := range want {
 		g, ok := got[k]

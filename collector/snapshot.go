@@ -18,6 +18,8 @@ type Snapshot struct {
 	Windows []Window
 	// TokenExpiry is when the access token expires (zero: unknown).
 	TokenExpiry time.Time
+	// DirectRooms: whether direct rooms are in the per-room families.
+	DirectRooms DirectRooms
 
 	render *rendering // the exposition, made once (exposition.go)
 }
@@ -55,18 +57,24 @@ type WindowCount struct {
 }
 
 func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapshot {
-	s := &Snapshot{Time: now, Up: up, Phases: phases, Windows: t.windows, Rooms: make([]RoomSnapshot, 0, len(t.rooms))}
+	s := &Snapshot{Time: now, Up: up, Phases: phases, Windows: t.windows, Rooms: make([]RoomSnapshot, 0, len(t.rooms)),
+		DirectRooms: t.directRooms}
 	if t.tokenExpiry != nil {
 		s.TokenExpiry = t.tokenExpiry()
 	}
-	seen := map[uint32]struct{}{}
+	// The rooms in id order, sorted as pointers (a RoomSnapshot is 200 bytes to move).
+	shown := make([]*roomState, 0, len(t.rooms))
 	for _, st := range t.rooms {
-		if st.absent > 0 {
-			continue // missing from the last listing: not shown while it may come back
+		// Not shown: missing from the last listing (it may come back), or
+		// its title or team unknown while a filter needs them.
+		if st.absent == 0 && t.filter.Shows(st.described) {
+			shown = append(shown, st)
 		}
-		if !t.filter.Shows(st.described) {
-			continue // its title or team unknown, which a filter needs
-		}
+	}
+	slices.SortFunc(shown, func(a, b *roomState) int { return strings.Compare(a.room.ID, b.room.ID) })
+	seen := map[uint32]struct{}{}
+	counts := make([]WindowCount, len(shown)*len(t.windows)) // one array for every room's counts
+	for _, st := range shown {
 		rs := RoomSnapshot{Room: st.room, LastMessage: st.newest, Total: st.total, Refreshed: st.refreshed,
 			Read: st.read, NoMessages: st.noMessages, Members: -1}
 		if t.hideTitles {
@@ -75,7 +83,7 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 		if t.members && !st.membersAt.IsZero() {
 			rs.Members = st.members
 		}
-		rs.Counts = make([]WindowCount, len(t.windows))
+		rs.Counts, counts = counts[:len(t.windows):len(t.windows)], counts[len(t.windows):]
 		for i, w := range t.windows {
 			cutoff := now.Add(-w.Duration)
 			rs.Counts[i].Messages, rs.Counts[i].Senders = st.history.count(cutoff.UnixMilli(), seen)
@@ -86,6 +94,5 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 		}
 		s.Rooms = append(s.Rooms, rs)
 	}
-	slices.SortFunc(s.Rooms, func(a, b RoomSnapshot) int { return strings.Compare(a.Room.ID, b.Room.ID) })
 	return s
 }

@@ -26,6 +26,9 @@ type Config struct {
 	// HideTitles leaves titles out of webex_room_info (1:1 room titles are
 	// people's names).
 	HideTitles bool
+	// DirectRooms: direct rooms in the per-room families or only in the
+	// totals (default DirectPerRoom).
+	DirectRooms DirectRooms
 	// TokenExpiry, if set, tells when the access token expires (zero: unknown).
 	TokenExpiry func() time.Time
 	// StateFile, if set, is where the state is kept across restarts: read by
@@ -68,6 +71,7 @@ type Tracker struct {
 	members      bool
 	membersEvery time.Duration
 	hideTitles   bool
+	directRooms  DirectRooms
 	tokenExpiry  func() time.Time
 	now          func() time.Time
 	logger       log.Logger
@@ -177,6 +181,7 @@ func NewTracker(src Source, cfg Config) *Tracker {
 		filter:      cfg.Filter,
 		members:     cfg.Memberships,
 		hideTitles:  cfg.HideTitles,
+		directRooms: cfg.DirectRooms,
 		tokenExpiry: cfg.TokenExpiry,
 		now:         cfg.Now,
 		logger:      cfg.Logger,

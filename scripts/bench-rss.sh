@@ -2,13 +2,24 @@
 # Measures webex_exporter as a process of its own against a fake Webex
 # (webex/webextest/webexfake) holding ROOMS rooms, half of them active with
 # on average 40 messages in the last 24 hours (10,000 rooms: about 200,000
-# messages): scrape time, API calls, and the exporter's resident memory
-# (VmRSS now, VmHWM the peak) after a cold scrape and warm ones.
+# messages): per scrape its time, API calls, the exporter's process CPU
+# (user + system seconds, from /proc) and resident memory (VmRSS now,
+# VmHWM the peak), after a cold scrape and warm ones, then ten scrapes at once.
 #
 #   scripts/bench-rss.sh [ROOMS] [SCRAPES]     (defaults: 10000 5)
 #
+# BASE=<git revision> also builds the exporter at that revision and runs it
+# beside this one against the same fake, scrape for scrape (base first,
+# then this tree), so that before and after are measured side by side on a
+# machine whose load drifts. PROFILE=<file> writes a CPU profile of this
+# tree's exporter over its warm scrapes. POST_EVERY (default 50ms) is how
+# often the fake posts a message; most go to a few busy rooms, so at 10,000
+# rooms about 0.7% of the rooms move between two scrapes 10 s apart.
+# Scrapes take gzip, as Prometheus does.
+#
 # Everything runs on 127.0.0.1 (ports FAKE_PORT and EXPORTER_PORT, default
-# 18080 and 18081) and is stopped at the end.
+# 18080 and 18081; the base exporter on EXPORTER_PORT+1) and is stopped at
+# the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rooms=${1:-10000}
@@ -20,41 +31,74 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tm
 
 go build -o "$tmp/webex_exporter" .
 go build -o "$tmp/webexfake" ./webex/webextest/webexfake
-"$tmp/webexfake" -rooms "$rooms" -addr "127.0.0.1:$fake_port" -post-every 50ms >"$tmp/fake.log" 2>&1 &
+names=(new)
+bins=("$tmp/webex_exporter")
+ports=("$exporter_port")
+if [[ -n ${BASE:-} ]]; then
+  mkdir "$tmp/base"
+  git archive "$BASE" | tar -x -C "$tmp/base"
+  (cd "$tmp/base" && go build -o "$tmp/webex_exporter.base" .)
+  names=(base new)
+  bins=("$tmp/webex_exporter.base" "$tmp/webex_exporter")
+  ports=($((exporter_port + 1)) "$exporter_port")
+fi
+
+"$tmp/webexfake" -rooms "$rooms" -addr "127.0.0.1:$fake_port" -post-every "${POST_EVERY:-50ms}" >"$tmp/fake.log" 2>&1 &
 until grep -q serving "$tmp/fake.log"; do sleep 0.2; done
 cat "$tmp/fake.log"
 
-# webextest-token is the fake's fixed test token, not a secret.
-WEBEX_TOKEN=webextest-token "$tmp/webex_exporter" --web.listen-address="127.0.0.1:$exporter_port" \
-  --webex.api-url="http://127.0.0.1:$fake_port/v1" 2>"$tmp/exporter.log" &
-pid=$!
-until curl -sf "http://127.0.0.1:$exporter_port/" >/dev/null; do sleep 0.2; done
+pids=()
+for k in "${!bins[@]}"; do
+  # webextest-token is the fake's fixed test token, not a secret.
+  WEBEX_TOKEN=webextest-token "${bins[$k]}" --web.listen-address="127.0.0.1:${ports[$k]}" \
+    --webex.api-url="http://127.0.0.1:$fake_port/v1" 2>"$tmp/exporter.$k.log" &
+  pids+=($!)
+done
+for port in "${ports[@]}"; do
+  until curl -sf "http://127.0.0.1:$port/" >/dev/null; do sleep 0.2; done
+done
 
-mem() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
-calls() { awk '/^webex_api_requests_total/ { n += $2 } END { print n + 0 }' "$tmp/metrics"; }
-printf '%-7s %10s %10s %10s %10s %10s\n' scrape seconds calls series rss_MiB peak_MiB
-before=0
+ticks=$(getconf CLK_TCK)
+mem() { awk -v k="$2:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+# cpu PID: user + system CPU seconds of the process so far.
+cpu() { awk -v t="$ticks" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$1/stat"; }
+calls() { awk '/^webex_api_requests_total/ { n += $2 } END { print n + 0 }' "$1"; }
+printf '%-5s %-7s %9s %8s %8s %9s %8s %8s\n' run scrape seconds cpu_s calls series rss_MiB peak_MiB
+before=()
+for k in "${!bins[@]}"; do before+=(0); done
 for i in $(seq 1 "$scrapes"); do
-  start=$(date +%s.%N)
-  curl -sf -H 'X-Prometheus-Scrape-Timeout-Seconds: 120' "http://127.0.0.1:$exporter_port/metrics" -o "$tmp/metrics"
-  end=$(date +%s.%N)
-  total=$(calls)
-  printf '%-7s %10.3f %10d %10d %10s %10s\n' "$i" "$(echo "$end - $start" | bc)" $((total - before)) \
-    "$(grep -c '^webex_room' "$tmp/metrics")" "$(mem VmRSS)" "$(mem VmHWM)"
-  before=$total
+  if [[ $i == 2 && -n ${PROFILE:-} ]]; then
+    last=$((${#bins[@]} - 1))
+    curl -sf "http://127.0.0.1:${ports[$last]}/debug/pprof/profile?seconds=$(((scrapes - 1) * 11))" -o "$PROFILE" &
+    profiler=$!
+  fi
+  for k in "${!bins[@]}"; do
+    pid=${pids[$k]} m="$tmp/metrics.$k"
+    cpu0=$(cpu "$pid") start=$(date +%s.%N)
+    curl -sf --compressed -H 'X-Prometheus-Scrape-Timeout-Seconds: 300' "http://127.0.0.1:${ports[$k]}/metrics" -o "$m"
+    end=$(date +%s.%N) cpu1=$(cpu "$pid")
+    total=$(calls "$m")
+    printf '%-5s %-7s %9.3f %8.2f %8d %9d %8s %8s\n' "${names[$k]}" "$i" "$(echo "$end - $start" | bc)" \
+      "$(echo "$cpu1 - $cpu0" | bc)" $((total - before[k])) "$(grep -c '^webex_room' "$m")" "$(mem "$pid" VmRSS)" "$(mem "$pid" VmHWM)"
+    before[k]=$total
+  done
   sleep 10 # let the fake post messages into some rooms between scrapes
 done
+[[ -z ${profiler:-} ]] || wait "$profiler"
 
 # Ten scrapes at once, as ten Prometheus servers would: they share one
 # refresh and one rendering, so the peak should barely move.
 sleep 10
-start=$(date +%s.%N)
-curls=()
-for i in $(seq 1 10); do
-  curl -sf --compressed -H 'X-Prometheus-Scrape-Timeout-Seconds: 120' "http://127.0.0.1:$exporter_port/metrics" -o "$tmp/metrics.$i" &
-  curls+=($!)
+for k in "${!bins[@]}"; do
+  pid=${pids[$k]}
+  cpu0=$(cpu "$pid") start=$(date +%s.%N)
+  curls=()
+  for j in $(seq 1 10); do
+    curl -sf --compressed -H 'X-Prometheus-Scrape-Timeout-Seconds: 300' "http://127.0.0.1:${ports[$k]}/metrics" -o "$tmp/metrics.$k.$j" &
+    curls+=($!)
+  done
+  wait "${curls[@]}"
+  end=$(date +%s.%N) cpu1=$(cpu "$pid")
+  printf '%-5s %-7s %9.3f %8.2f %8s %9d %8s %8s\n' "${names[$k]}" "10x" "$(echo "$end - $start" | bc)" \
+    "$(echo "$cpu1 - $cpu0" | bc)" - "$(grep -c '^webex_room' "$tmp/metrics.$k.10")" "$(mem "$pid" VmRSS)" "$(mem "$pid" VmHWM)"
 done
-wait "${curls[@]}"
-end=$(date +%s.%N)
-printf '%-7s %10.3f %10s %10d %10s %10s\n' "10x" "$(echo "$end - $start" | bc)" - \
-  "$(grep -c '^webex_room' "$tmp/metrics.10")" "$(mem VmRSS)" "$(mem VmHWM)"

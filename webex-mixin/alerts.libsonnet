@@ -111,7 +111,7 @@
 
         alert(
           'WebexCollectorFailing',
-          '(webex_scrape_collector_success{%s} == 0) and on(job, instance) (webex_up{%s} == 1)' % [sel, sel],
+          '(webex_scrape_collector_success{%s} == 0) and on(job, instance) (max_over_time(webex_up{%s}[%s]) == 1)' % [sel, sel, c.roomQuietHoldBack],
           '15m',
           'warning',
           'A webex_exporter collector keeps failing.',
@@ -120,12 +120,14 @@
           comments:: [
             'The rooms collector failing means webex_up == 0: that is',
             'WebexAPIUnreachable, so this alert covers the other collectors.',
+            'Held back only once the rooms have not been listed for %s: one' % c.roomQuietHoldBack,
+            'slow refresh (one webex_up 0) does not restart its for.',
           ],
         },
 
         alert(
           'WebexRoomsPending',
-          '(webex_rooms_pending{%s} > 0) and on(job, instance) (webex_up{%s} == 1)' % [sel, sel],
+          '(webex_rooms_pending{%s} > 0) and on(job, instance) (max_over_time(webex_up{%s}[%s]) == 1)' % [sel, sel, c.roomQuietHoldBack],
           '30m',
           'warning',
           'webex_exporter is not keeping up with the rooms.',

@@ -333,6 +333,17 @@ local variable(name, label, query, multi=true, allValue='.+', current={ selected
                pos(12, 73, 12, 8),
                [target('max by (job, instance) (time() - webex_room_last_refresh_timestamp_seconds{%s})' % s, legend='{{instance}}')],
                unit='s'),
+    timeseries('Webhook deliveries per minute by result',
+               'With --webhook.url: deliveries Webex pushed, by result (accepted, duplicate; rejected_signature: a wrong secret). "No data" without a webhook.',
+               pos(0, 81, 12, 8),
+               [target('sum by (job, instance, result) (rate(webex_push_deliveries_total{%s}[$__rate_interval])) * 60' % s, legend='{{instance}} {{result}}')],
+               fill=20,
+               stacked=true),
+    timeseries('Time since the state file was written',
+               'With --state.file: how long ago it was last written (at most --state.interval apart while refreshes happen). "No data" without a state file.',
+               pos(12, 81, 12, 8),
+               [target('time() - max by (job, instance) (webex_state_last_write_timestamp_seconds{%s})' % s, legend='{{instance}}')],
+               unit='s'),
   ],
 
   grafanaDashboards+:: {

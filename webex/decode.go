@@ -36,6 +36,7 @@ type itemDecoder struct {
 	endpoint string
 	id       string
 	members  object // scratch space for the item being decoded
+	valid    bool   // the items are known to be valid JSON
 }
 
 func (c *Client) itemDecoder(endpoint string) *itemDecoder {
@@ -54,7 +55,11 @@ func (d *itemDecoder) report(b BadItem) {
 // next call.
 func (d *itemDecoder) fields(raw json.RawMessage) (f object, ok bool) {
 	d.id = ""
-	if f, ok = splitObject(raw, d.members[:0]); ok {
+	split := splitObject
+	if d.valid {
+		split = splitValidObject
+	}
+	if f, ok = split(raw, d.members[:0]); ok {
 		d.members = f
 		return f, true
 	}
@@ -179,6 +184,11 @@ func splitObject(raw []byte, o object) (_ object, ok bool) {
 	if !json.Valid(raw) {
 		return nil, false
 	}
+	return splitValidObject(raw, o)
+}
+
+// splitValidObject is splitObject for raw known to be valid JSON.
+func splitValidObject(raw []byte, o object) (_ object, ok bool) {
 	i := skipSpace(raw, 0)
 	if raw[i] != '{' {
 		return nil, false
@@ -245,4 +255,288 @@ func endOfValue(b []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// validItem is a list item known to be valid JSON: the page it came from
+// was validated whole, by splitPage or by encoding/json.
+type validItem []byte
+
+// UnmarshalJSON keeps a copy of the item, for a page left to encoding/json.
+func (v *validItem) UnmarshalJSON(b []byte) error {
+	*v = bytes.Clone(b)
+	return nil
+}
+
+// decodePage reads the items of a list answer ({"items": [...]}) into
+// items. Items of type validItem are split out of body in one pass that
+// also validates it (slices of body, not copies: splitPage), unless body is
+// something splitPage leaves to encoding/json, which decodes every other
+// type.
+func decodePage[T any](body []byte, items *[]T) error {
+	if v, ok := any(items).(*[]validItem); ok {
+		if split, ok := splitPage(body); ok {
+			*v = split
+			return nil
+		}
+	}
+	var p page[T]
+	err := json.Unmarshal(body, &p)
+	*items = p.Items
+	return err
+}
+
+// splitPage returns the elements of the "items" array of the JSON object
+// body, as slices of body: what encoding/json decodes into a
+// page[json.RawMessage] (decode_test.go proves it). It reads body once,
+// validating it as it goes (so that splitValidObject need not). ok is false for what it leaves to
+// encoding/json: body is not valid JSON, not an object, its items are not
+// an array or null, or one of its own member names is written with escapes
+// or other than ASCII (encoding/json matches names without regard to case,
+// Unicode's included).
+func splitPage(body []byte) (_ []validItem, ok bool) {
+	s := scanner{b: body}
+	var items []validItem
+	s.space()
+	if !s.byte('{') {
+		return nil, false
+	}
+	if s.space(); !s.byte('}') {
+		for {
+			name, ok := s.name()
+			if s.space(); !ok || !s.byte(':') {
+				return nil, false
+			}
+			s.space()
+			if !bytes.EqualFold(name, []byte("items")) {
+				if !s.value(1) { // in the page's object
+					return nil, false
+				}
+			} else if items, ok = s.items(); !ok {
+				return nil, false
+			}
+			if s.space(); s.byte('}') {
+				break
+			}
+			if !s.byte(',') {
+				return nil, false
+			}
+			s.space()
+		}
+	}
+	if s.space(); s.i != len(body) {
+		return nil, false
+	}
+	return items, true
+}
+
+// scanner reads JSON (RFC 8259) as encoding/json accepts it.
+type scanner struct {
+	b []byte
+	i int
+}
+
+// maxDepth is encoding/json's limit on nesting.
+const maxDepth = 10000
+
+func (s *scanner) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// byte consumes c if it comes next.
+func (s *scanner) byte(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// items reads the value of "items": an array (its elements) or null (no
+// items).
+func (s *scanner) items() ([]validItem, bool) {
+	if s.literal("null") {
+		return nil, true
+	}
+	if !s.byte('[') {
+		return nil, false
+	}
+	var items []validItem
+	if s.space(); s.byte(']') {
+		return items, true
+	}
+	for {
+		start := s.i
+		if !s.value(2) { // in the page's object and the items array
+			return nil, false
+		}
+		items = append(items, validItem(s.b[start:s.i:s.i]))
+		if s.space(); s.byte(']') {
+			return items, true
+		}
+		if !s.byte(',') {
+			return nil, false
+		}
+		s.space()
+	}
+}
+
+// name reads a member name that is plain: no escapes, ASCII only.
+func (s *scanner) name() ([]byte, bool) {
+	start := s.i
+	if !s.string() {
+		return nil, false
+	}
+	name := s.b[start+1 : s.i-1]
+	for _, c := range name {
+		if c == '\\' || c >= utf8.RuneSelf {
+			return nil, false
+		}
+	}
+	return name, true
+}
+
+// value reads one JSON value inside depth arrays and objects.
+func (s *scanner) value(depth int) bool {
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		return s.string()
+	case c == '{', c == '[':
+		if depth++; depth > maxDepth {
+			return false
+		}
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		s.i++
+		if s.space(); s.byte(end) {
+			return true
+		}
+		for {
+			if c == '{' {
+				if !s.string() {
+					return false
+				}
+				if s.space(); !s.byte(':') {
+					return false
+				}
+				s.space()
+			}
+			if !s.value(depth) {
+				return false
+			}
+			if s.space(); s.byte(end) {
+				return true
+			}
+			if !s.byte(',') {
+				return false
+			}
+			s.space()
+		}
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	default:
+		return s.number()
+	}
+}
+
+func (s *scanner) literal(word string) bool {
+	if bytes.HasPrefix(s.b[s.i:], []byte(word)) {
+		s.i += len(word)
+		return true
+	}
+	return false
+}
+
+// string reads a string: no control characters, valid escapes (bytes that
+// are not UTF-8 are accepted, as encoding/json does).
+func (s *scanner) string() bool {
+	if !s.byte('"') {
+		return false
+	}
+	for s.i < len(s.b) {
+		for s.i < len(s.b) && plain[s.b[s.i]] {
+			s.i++
+		}
+		if s.i == len(s.b) {
+			return false
+		}
+		switch c := s.b[s.i]; {
+		case c == '"':
+			s.i++
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				return false
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.b) {
+					return false
+				}
+				for _, h := range s.b[s.i+2 : s.i+6] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return false
+					}
+				}
+				s.i += 6
+			default:
+				return false
+			}
+		default:
+			s.i++
+		}
+	}
+	return false
+}
+
+// plain is the bytes a string holds as they are: not a quote, a backslash
+// or a control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) number() bool {
+	s.byte('-')
+	if !s.byte('0') && !s.digits() {
+		return false
+	}
+	if s.byte('.') && !s.digits() {
+		return false
+	}
+	if s.byte('e') || s.byte('E') {
+		if !s.byte('+') {
+			s.byte('-')
+		}
+		if !s.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits reads one digit or more.
+func (s *scanner) digits() bool {
+	start := s.i
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i > start
 }

@@ -2,9 +2,12 @@ package webex
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -94,4 +97,152 @@ func TestStringValue(t *testing.T) {
 			}
 		})
 	}
+}
+
+// splitPageCases are pages splitPage must split exactly as encoding/json
+// decodes them into a page[json.RawMessage], or leave to it.
+var splitPageCases = []string{
+	`{"items":[]}`,
+	`{"items":null}`,
+	`{}`,
+	` {"items" : [ {"id":"a","title":"x\"y\\\u00e9"} , {"id":"b"} ] } `,
+	`{"items":[{"id":"a"}],"notice":{"a":[1,2,{"b":null}]},"n":-0.5e+7}`,
+	`{"ITEMS":[1],"Items":[2,3]}`,
+	`{"items":[1],"items":null}`,
+	`{"items":[null,true,false,0,-1,1.5,2e3,"s",[],{}]}`,
+	`{"items":[{"id":"a","id":"b"},{"\u0069d":"c","title":"t"},{"a":1},{"n\u00e9":{"x":[{}]}}]}`,
+	"{\"items\":[{\"\xff\":1},{\"id\":\"\xff\"}]}",
+	`{"items":["\ud83d\ude00","` + "\xff" + `"]}`,
+	`{"\u0069tems":[1]}`,
+	`{"itemſ":[1]}`,
+	`{"items":{}}`,
+	`{"items":"x"}`,
+	`{"items":[01]}`,
+	`{"items":[1.]}`,
+	`{"items":[-]}`,
+	`{"items":["a` + "\n" + `"]}`,
+	`{"items":["\x"]}`,
+	`{"items":["\u12"]}`,
+	`{"items":[1,]}`,
+	`{"items":[1]`,
+	`{"items":[1]} x`,
+	`{"items":[tru]}`,
+	`[{"items":[]}]`,
+	`null`,
+	``,
+	`{"items":[` + strings.Repeat("[", 9998) + strings.Repeat("]", 9998) + `]}`,
+	`{"items":[` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `]}`,
+}
+
+// TestSplitPage: where splitPage splits a page, it finds the items
+// encoding/json does, byte for byte; the plain pages take that path.
+func TestSplitPage(t *testing.T) {
+	for _, c := range splitPageCases {
+		t.Run(clip(c, 60), func(t *testing.T) { checkSplitPage(t, []byte(c)) })
+	}
+	for _, c := range splitPageCases[:9] {
+		if _, ok := splitPage([]byte(c)); !ok {
+			t.Errorf("splitPage(%s) left it to encoding/json", c)
+		}
+	}
+	deep := splitPageCases[len(splitPageCases)-2]
+	if _, ok := splitPage([]byte(deep)); !ok {
+		t.Errorf("splitPage refused 10,000 levels of nesting, as many as encoding/json takes")
+	}
+}
+
+// FuzzSplitPage: splitPage agrees with encoding/json on any input.
+func FuzzSplitPage(f *testing.F) {
+	for _, c := range splitPageCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(checkSplitPage)
+}
+
+func checkSplitPage(t *testing.T, body []byte) {
+	items, ok := splitPage(body)
+	var p page[json.RawMessage]
+	err := json.Unmarshal(body, &p)
+	if !ok {
+		trimmed := bytes.TrimLeft(body, " \t\r\n")
+		if err != nil || !bytes.HasPrefix(trimmed, []byte("{")) || bytes.Contains(body, []byte(`\`)) ||
+			!isASCII(body) {
+			return // left to encoding/json, rightly
+		}
+		t.Fatalf("splitPage(%q) left a plain page to encoding/json", body)
+	}
+	if err != nil {
+		t.Fatalf("splitPage(%q) split what encoding/json refuses: %v", body, err)
+	}
+	if len(items) != len(p.Items) {
+		t.Fatalf("splitPage(%q): %d items, encoding/json %d", body, len(items), len(p.Items))
+	}
+	for i := range items {
+		if !bytes.Equal(items[i], p.Items[i]) {
+			t.Fatalf("splitPage(%q) item %d = %q, encoding/json %q", body, i, items[i], p.Items[i])
+		}
+	}
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// BenchmarkDecodeRoomsPage decodes a listing page of 1,000 rooms as Webex
+// writes them, the way it was decoded before splitPage (encoding/json into
+// RawMessages, each item validated again and split) and as it is (one pass
+// over the page, each item split), side by side. Run it with
+//
+//	go test -run '^$' -bench DecodeRoomsPage -benchmem ./webex/
+func BenchmarkDecodeRoomsPage(b *testing.B) {
+	var page bytes.Buffer
+	page.WriteString(`{"items":[`)
+	for i := range 1000 {
+		if i > 0 {
+			page.WriteString(",")
+		}
+		id := base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "ciscospark://us/ROOM/%08x-5a5b-11ee-9c3a-%012x", i, i*7919))
+		fmt.Fprintf(&page, `{"id":%q,"title":"Project room %d","type":"group","isLocked":%v,"teamId":%q,`+
+			`"lastActivity":"2026-11-24T11:%02d:%02d.%03dZ","creatorId":%q,"created":"2025-03-0%dT08:00:00.000Z",`+
+			`"ownerId":"Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi8xMjM0","isPublic":false,"isReadOnly":false}`,
+			id, i, i%7 == 0, id, i%60, i%59, i%1000, id, 1+i%9)
+	}
+	page.WriteString(`]}`)
+	c := &Client{}
+	b.Run("encoding-json", func(b *testing.B) {
+		d := c.itemDecoder("rooms")
+		for b.Loop() {
+			var p struct{ Items []json.RawMessage }
+			if err := json.Unmarshal(page.Bytes(), &p); err != nil {
+				b.Fatal(err)
+			}
+			for _, it := range p.Items {
+				if _, ok := d.room(it); !ok {
+					b.Fatal("room skipped")
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/room")
+	})
+	b.Run("splitPage", func(b *testing.B) {
+		d := c.itemDecoder("rooms")
+		d.valid = true
+		var items []validItem
+		for b.Loop() {
+			if err := decodePage(page.Bytes(), &items); err != nil {
+				b.Fatal(err)
+			}
+			for _, it := range items {
+				if _, ok := d.room(json.RawMessage(it)); !ok {
+					b.Fatal("room skipped")
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/room")
+	})
 }

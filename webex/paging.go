@@ -2,7 +2,6 @@ package webex
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -31,7 +30,7 @@ func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T)
 			return cursorError(u, err)
 		}
 		var p page[T]
-		if err := json.Unmarshal(res.body, &p); err != nil {
+		if err := decodePage(res.body, &p.Items); err != nil {
 			return &DecodeError{Endpoint: endpoint, Err: err}
 		}
 		more, err := visit(p.Items)

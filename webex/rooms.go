@@ -46,9 +46,10 @@ func (c *Client) Rooms(ctx context.Context, q RoomsQuery) ([]Room, error) {
 	}
 	var rooms []Room
 	d := c.itemDecoder("rooms")
-	err := list(ctx, c, c.endpoint("rooms", v), func(items []json.RawMessage) (bool, error) {
+	d.valid = true
+	err := list(ctx, c, c.endpoint("rooms", v), func(items []validItem) (bool, error) {
 		for _, it := range items {
-			if r, ok := d.room(it); ok {
+			if r, ok := d.room(json.RawMessage(it)); ok {
 				rooms = append(rooms, r)
 			}
 		}

@@ -15,6 +15,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+for tool in go curl prometheus; do
+  command -v "$tool" >/dev/null || { echo "lint-rules.sh needs $tool in PATH (prometheus: apt-get install -y prometheus)"; exit 1; }
+done
+
 PINT=github.com/cloudflare/pint@v0.87.0
 JSONNET=github.com/google/go-jsonnet@v0.22.0
 update=false
