@@ -110,7 +110,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if !r.NoMessages && r.Read {
 			for i, c := range r.Counts {
-				totals[room.Type][i].messages += c.Messages
+				totals[room.Type][i].messages += int(c.Messages)
 				if c.Messages > 0 {
 					totals[room.Type][i].active++
 				}

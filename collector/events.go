@@ -94,6 +94,7 @@ func (orgFeed) phases() []string { return []string{"events", "descriptions"} }
 func (f orgFeed) run(ctx context.Context, r *pass) []Phase {
 	t := f.t
 	t.mergeListing(r.rooms, r.listed, r.now)
+	r.rooms, r.listed = nil, nil // merged: the reads need not keep the listing alive
 	eventsPhase, answered := t.readEvents(ctx, r.now)
 	r.up = r.up && answered
 	return []Phase{eventsPhase, t.runPhase(ctx, "descriptions", t.describeJobs(r.now), func(ctx context.Context, j job) error {

@@ -259,7 +259,7 @@ func writeRooms(s *Snapshot, help map[string]string, seed maphash.Seed, out func
 			t.active, t.messages = make([]int, len(s.Windows)), make([]int, len(s.Windows))
 		}
 		for w, c := range r.Counts {
-			t.messages[w] += c.Messages
+			t.messages[w] += int(c.Messages)
 			if c.Messages > 0 {
 				t.active[w]++
 			}

@@ -2,9 +2,8 @@ package collector
 
 import (
 	"context"
+	"slices"
 	"time"
-
-	"github.com/webex-exporter/webex_exporter/webex"
 )
 
 // membersFeed reads the member counts of listed rooms (--collector.memberships):
@@ -19,12 +18,13 @@ func (f membersFeed) run(ctx context.Context, r *pass) []Phase {
 	t := f.t
 	var jobs []job
 	t.mu.Lock()
-	for _, room := range r.rooms {
-		if st := t.rooms[room.ID]; st != nil && t.membersDue(st, room, r.now) {
-			jobs = append(jobs, job{roomID: room.ID, lastActivity: room.LastActivity})
+	for id, st := range t.rooms {
+		if st.listing == t.listings && t.membersDue(st, r.now) { // in this refresh's listing
+			jobs = append(jobs, job{roomID: id, lastActivity: st.room.LastActivity})
 		}
 	}
 	t.mu.Unlock()
+	slices.SortFunc(jobs, func(a, b job) int { return b.lastActivity.Compare(a.lastActivity) })
 	return []Phase{t.runPhase(ctx, "memberships", jobs, func(ctx context.Context, j job) error {
 		ms, err := t.src.Memberships(ctx, j.roomID)
 		if err == nil {
@@ -34,9 +34,10 @@ func (f membersFeed) run(ctx context.Context, r *pass) []Phase {
 	}, nil)}
 }
 
-// membersDue reports whether a listed room's members should be read.
-func (t *Tracker) membersDue(st *roomState, r webex.Room, now time.Time) bool {
-	return t.members && (st.membersAt.IsZero() || !r.LastActivity.Equal(st.membersActivity) || now.Sub(st.membersAt) >= t.membersEvery)
+// membersDue reports whether a listed room's members should be read (its
+// lastActivity as this refresh merged it).
+func (t *Tracker) membersDue(st *roomState, now time.Time) bool {
+	return t.members && (st.membersAt.IsZero() || !st.room.LastActivity.Equal(st.membersActivity) || now.Sub(st.membersAt) >= t.membersEvery)
 }
 
 // setMembers records a successful membership read.

@@ -26,6 +26,7 @@ func (pollFeed) phases() []string { return []string{"messages"} }
 func (f pollFeed) run(ctx context.Context, r *pass) []Phase {
 	t := f.t
 	jobs, unexplained := t.plan(r.rooms, r.listed, r.now)
+	r.rooms, r.listed = nil, nil // merged: the reads need not keep the listing alive
 	r.unexplained = unexplained
 	return []Phase{t.runPhase(ctx, "messages", jobs, func(ctx context.Context, j job) error {
 		return t.readRoom(ctx, j, r.now)
@@ -172,8 +173,10 @@ func (t *Tracker) leaveAbsentLocked(listed map[string]int) {
 // listing count an absence.
 func (t *Tracker) mergeLocked(rooms []webex.Room, listed map[string]int, cutoff time.Time, each func(st *roomState, r webex.Room)) {
 	excluded := map[string]string{}
+	t.listings++
 	for _, r := range rooms {
 		if st := t.admitLocked(r, excluded, cutoff); st != nil {
+			st.listing = t.listings
 			each(st, r)
 		}
 	}

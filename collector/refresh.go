@@ -59,9 +59,12 @@ type feed interface {
 
 // pass is one refresh as the feeds see it.
 type pass struct {
-	now    time.Time
-	rooms  []webex.Room   // the listing, each room once
-	listed map[string]int // every id in it
+	now time.Time
+	// rooms: the listing, each room once, and listed, every id in it, until
+	// the scope's first feed has merged them into the state (then nil: at
+	// 10,000 rooms they are megabytes the reads need not keep alive).
+	rooms  []webex.Room
+	listed map[string]int
 	// up: the refresh shows webex_up 1 (a feed whose source refused clears it).
 	up bool
 	// unexplained: a watched room moved with no known message to explain

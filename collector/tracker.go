@@ -95,7 +95,8 @@ type Tracker struct {
 	restored *savedState
 	learning singleflight.Group // the /people/me call under way, if any
 
-	feeds []feed // run in this order by each refresh (refresh.go); set before the first
+	listings uint64 // listings merged so far (a room's listing says which last had it)
+	feeds    []feed // run in this order by each refresh (refresh.go); set before the first
 	// reconcile: a move a pushed message explains is read within this
 	// (PushConfig.ReconcileInterval); zero without push: read at once.
 	reconcile time.Duration
@@ -135,7 +136,8 @@ type roomState struct {
 	// uncovered: messages created before this (Unix ms; 0: none) may be
 	// missing (a gap given up): windows reaching back before it are not known.
 	uncovered int64
-	absent    int // listings in a row the room was missing from
+	absent    int    // listings in a row the room was missing from
+	listing   uint64 // the Tracker.listings that last listed it
 	// evented: the events feed named the room; missing from the listing
 	// does not make it leave. described: its title, team and creation time
 	// are known (from the listing or GET /rooms/{id}); describeFailed: when
