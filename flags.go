@@ -109,6 +109,8 @@ func newApp(cfg *config, raw *rawFlags, stderr io.Writer) *kingpin.Application {
 	app.Flag("webhook.remove-on-shutdown", "Delete the exporter's webhook when it stops.").BoolVar(&cfg.webhook.removeOnShutdown)
 	app.Flag("webhook.check-interval", "Check that the webhook is active (Webex disables one after failed deliveries) at least this often.").
 		Default("5m").DurationVar(&cfg.webhook.checkEvery)
+	app.Flag("webhook.reconcile-interval", "Read a room whose lastActivity moved within this of its first move no read has covered, even when pushed messages explain it (a lost delivery may hide below them).").
+		Default("10m").DurationVar(&cfg.webhook.reconcileEvery)
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
 	app.GetFlag("web.listen-address").IsSetByUser(&raw.listenSet)
 	promslogflag.AddFlags(app, &cfg.log)

@@ -192,7 +192,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if secret == "" && cfg.stateFile == "" {
 			level.Warn(logger).Log("msg", "No --webhook.secret-file or --state.file: the webhook gets a new secret at every start")
 		}
-		push = collector.NewPush(tracker, client, collector.PushConfig{TargetURL: cfg.webhook.url, Secret: secret, CheckEvery: cfg.webhook.checkEvery, Refusals: refusals})
+		push = collector.NewPush(tracker, client, collector.PushConfig{TargetURL: cfg.webhook.url, Secret: secret, CheckEvery: cfg.webhook.checkEvery,
+			ReconcileInterval: cfg.webhook.reconcileEvery, Refusals: refusals})
 		exporterReg.MustRegister(push)
 		demo.receive(deliveryHandler(push, refusals))
 	}

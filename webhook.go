@@ -30,6 +30,7 @@ type webhookConfig struct {
 	secretFile       string
 	removeOnShutdown bool
 	checkEvery       time.Duration
+	reconcileEvery   time.Duration
 }
 
 // checkWebhookFlags validates the --webhook.* flags; the URL's path is
@@ -46,6 +47,8 @@ func checkWebhookFlags(w *webhookConfig) error {
 		return errors.New("--webhook.url: must not carry credentials, a query or a fragment")
 	case w.checkEvery <= 0:
 		return fmt.Errorf("--webhook.check-interval=%s: want a positive duration", w.checkEvery)
+	case w.reconcileEvery <= 0:
+		return fmt.Errorf("--webhook.reconcile-interval=%s: want a positive duration", w.reconcileEvery)
 	}
 	return nil
 }

@@ -25,37 +25,19 @@ func (t *Tracker) tokenGeneration() uint64 {
 	return 0
 }
 
-// learning is one /people/me call that concurrent callers share.
-type learning struct {
-	done chan struct{}
-	err  error
-}
-
 // LearnAccount asks /people/me which account the token belongs to and logs
 // it. The tracker does this by itself before its first listing, after a 401
 // and when the token changes; calling it at start makes it known early.
-// Callers while a call is under way wait for it (or their ctx).
+// Callers while a call is under way share it (singleflight), each waiting
+// at most until its own ctx ends; the call runs under the first caller's.
 func (t *Tracker) LearnAccount(ctx context.Context) error {
-	t.mu.Lock()
-	if l := t.learning; l != nil {
-		t.mu.Unlock()
-		select {
-		case <-l.done:
-			return l.err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	ch := t.learning.DoChan("me", func() (any, error) { return nil, t.learnAccount(ctx) })
+	select {
+	case r := <-ch:
+		return r.Err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	l := &learning{done: make(chan struct{})}
-	t.learning = l
-	t.mu.Unlock()
-
-	l.err = t.learnAccount(ctx)
-	t.mu.Lock()
-	t.learning = nil
-	t.mu.Unlock()
-	close(l.done)
-	return l.err
 }
 
 func (t *Tracker) learnAccount(ctx context.Context) error {

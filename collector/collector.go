@@ -110,7 +110,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if !r.NoMessages && r.Read {
 			for i, c := range r.Counts {
-				totals[room.Type][i].messages += c.Messages
+				totals[room.Type][i].messages += int(c.Messages)
 				if c.Messages > 0 {
 					totals[room.Type][i].active++
 				}
@@ -140,6 +140,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(d.lastMessage, unix(r.LastMessage), room.ID)
 		}
 		for i, w := range s.Windows {
+			if !r.Counts[i].Known {
+				continue
+			}
 			gauge(d.recentMsgs, float64(r.Counts[i].Messages), room.ID, w.Name)
 			gauge(d.senders, float64(r.Counts[i].Senders), room.ID, w.Name)
 		}

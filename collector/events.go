@@ -82,43 +82,42 @@ func (f *eventsFeed) addGap(from, to time.Time, backlog bool) {
 
 var errNoEvents = errors.New("--webex.scope=org: the Webex client cannot read events")
 
-// refreshOrg is the rest of a refresh of ScopeOrg, once the account's
-// rooms are listed.
-func (t *Tracker) refreshOrg(ctx context.Context, rooms []webex.Room, roomsPhase Phase, now time.Time) *Snapshot {
-	memberJobs := t.mergeListing(rooms, now)
-	eventsPhase, answered := t.readEvents(ctx, now)
-	phases := []Phase{roomsPhase, eventsPhase,
-		t.runPhase(ctx, "descriptions", t.describeJobs(now), func(ctx context.Context, j job) error {
-			return t.describe(ctx, j.roomID, now)
-		}, nil)}
-	if t.members {
-		phases = append(phases, t.membersPhase(ctx, memberJobs, now))
-	}
-	// Up only when Webex answered the events read: a token without the
-	// compliance role must not look like a working exporter.
-	return t.finish(now, answered, phases)
+// orgFeed is the events feed (ScopeOrg): the listing merged without reads,
+// the events since the newest seen, then descriptions of rooms new to the
+// state. Its cursor is Tracker.org. A refusal of the events read leaves the
+// refresh down: a token without the compliance role must not look like a
+// working exporter.
+type orgFeed struct{ t *Tracker }
+
+func (orgFeed) phases() []string { return []string{"events", "descriptions"} }
+
+func (f orgFeed) run(ctx context.Context, r *pass) []Phase {
+	t := f.t
+	t.mergeListing(r.rooms, r.listed, r.now)
+	r.rooms, r.listed = nil, nil // merged: the reads need not keep the listing alive
+	eventsPhase, answered := t.readEvents(ctx, r.now)
+	r.up = r.up && answered
+	return []Phase{eventsPhase, t.runPhase(ctx, "descriptions", t.describeJobs(r.now), func(ctx context.Context, j job) error {
+		return t.describe(ctx, j.roomID, r.now)
+	}, nil)}
 }
 
 // mergeListing merges the listing of the account's rooms into the state,
 // as the poll feed's plan does, but plans no reads: the events bring the
 // messages. It returns the rooms whose members are due.
-func (t *Tracker) mergeListing(rooms []webex.Room, now time.Time) (memberJobs []job) {
+func (t *Tracker) mergeListing(rooms []webex.Room, listed map[string]int, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cutoff := now.Add(-t.widest)
-	listed := t.mergeLocked(rooms, cutoff, func(st *roomState, r webex.Room) {
+	t.mergeLocked(rooms, listed, cutoff, func(st *roomState, r webex.Room) {
 		// An event may be newer than the listing's lastActivity.
 		st.room.LastActivity = latest(r.LastActivity, st.newest)
-		if t.membersDue(st, r, now) {
-			memberJobs = append(memberJobs, job{roomID: r.ID, lastActivity: r.LastActivity})
-		}
 	})
 	for id, st := range t.rooms {
-		if !listed[id] {
+		if _, ok := listed[id]; !ok {
 			st.history = st.history.prune(cutoff.UnixMilli())
 		}
 	}
-	return memberJobs
 }
 
 // readEvents reads the events since the newest seen (less the overlap), or
@@ -216,7 +215,7 @@ func (t *Tracker) ingestEvents(page []webex.Event, read *eventSpan, now time.Tim
 			continue
 		}
 		m := webex.Message{ID: d.ID, RoomID: d.RoomID, PersonID: d.PersonID, Created: d.Created}
-		t.ingestLocked(st, []webex.Message{m}, !d.Created.Before(f.since), now)
+		t.ingestLocked(st, []webex.Message{m}, origin{evented: true, since: f.since}, now)
 		st.room.LastActivity = latest(st.room.LastActivity, st.newest)
 	}
 }

@@ -124,6 +124,7 @@ func quietOthers(srv *webextest.Server, now time.Time, d time.Duration, n int) [
 // 1h and 24h counts and senders; the backfill counts nothing in total;
 // messages created later are counted once.
 func TestOrgGroundTruth(t *testing.T) {
+	t.Parallel() // CPU-bound (20,000 rooms): beside the other organisation-sized test
 	now := orgNow()
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 12, Rooms: 20, OtherRooms: 20000, Now: now})
 	e := newOrgEnv(t, org, now, Config{Concurrency: 8}, webextest.WithComplianceOfficer())
@@ -245,6 +246,8 @@ func warmCalls(t testing.TB, size, newMsgs int) (listings, descriptions, events,
 // pages, one description per room new to the state and one listing, the
 // same for 1,000 and 20,000 rooms.
 func TestOrgWarmRefreshCost(t *testing.T) {
+	t.Parallel() // CPU-bound (20,000 rooms): beside the other organisation-sized test
+
 	const newMsgs = 1500 // ceil(1500/1000) = 2 pages, with room to spare for the overlap's events
 	type cost struct{ listings, descriptions, events, others int }
 	want := cost{listings: 1, descriptions: 3, events: 2}

@@ -259,7 +259,7 @@ func writeRooms(s *Snapshot, help map[string]string, seed maphash.Seed, out func
 			t.active, t.messages = make([]int, len(s.Windows)), make([]int, len(s.Windows))
 		}
 		for w, c := range r.Counts {
-			t.messages[w] += c.Messages
+			t.messages[w] += int(c.Messages)
 			if c.Messages > 0 {
 				t.active[w]++
 			}
@@ -369,6 +369,9 @@ func writeRooms(s *Snapshot, help map[string]string, seed maphash.Seed, out func
 	each("webex_room_recent_messages", "gauge", func(r room) {
 		if messages(r.RoomSnapshot) {
 			for _, w := range order {
+				if !r.Counts[w].Known {
+					continue
+				}
 				f.roomSample(float64(r.Counts[w].Messages), r.Room.ID, r.id, windowLabels[w])
 			}
 		}
@@ -376,6 +379,9 @@ func writeRooms(s *Snapshot, help map[string]string, seed maphash.Seed, out func
 	each("webex_room_recent_senders", "gauge", func(r room) {
 		if messages(r.RoomSnapshot) {
 			for _, w := range order {
+				if !r.Counts[w].Known {
+					continue
+				}
 				f.roomSample(float64(r.Counts[w].Senders), r.Room.ID, r.id, windowLabels[w])
 			}
 		}

@@ -42,7 +42,8 @@ func TestExpositionMatchesClientGolang(t *testing.T) {
 		return webex.Room{ID: id, Title: title, Type: typ, TeamID: team, IsLocked: locked,
 			Created: at("2024-02-29T23:59:59.999Z"), LastActivity: at("2026-11-24T11:58:01.123Z")}
 	}
-	counts := []WindowCount{{1, 1}, {3, 2}, {12345, 17}, {40, 9}}
+	counts := []WindowCount{{1, 1, true}, {3, 2, true}, {12345, 17, true}, {40, 9, true}}
+	partly := []WindowCount{{1, 1, true}, {3, 2, true}, {12345, 17, false}, {40, 9, false}} // a gap 2 windows overlap
 	handmade := &Snapshot{
 		Time: at("2026-11-24T12:00:00.007Z"), Up: true, Pending: 3, Windows: windows,
 		TokenExpiry: at("2026-12-08T12:00:00.5Z"),
@@ -51,7 +52,7 @@ func TestExpositionMatchesClientGolang(t *testing.T) {
 		Rooms: []RoomSnapshot{
 			{Room: room("A", `say "hi" \ to C:\temp`, "group", "T1", true), LastMessage: at("2026-11-24T11:58:01.1Z"),
 				Counts: counts, Total: 1 << 40, Refreshed: at("2026-11-24T12:00:00Z"), Read: true, Members: 7},
-			{Room: room("B", "two\nlines\\n and a tab\t", "direct", "", false), Counts: counts, Read: true, Members: -1},
+			{Room: room("B", "two\nlines\\n and a tab\t", "direct", "", false), Counts: partly, Read: true, Members: -1},
 			{Room: room("C", "Ünïcødé 🚀 会议室 ", "group", "T\"2", false), Counts: counts, Read: true, NoMessages: true, Members: 0},
 			{Room: webex.Room{ID: "D", Type: "group"}, Counts: make([]WindowCount, 4), Read: true, Members: -1},
 			{Room: room("E", "", "group", "", true), Counts: counts, Total: 0, Read: true, Refreshed: at("1970-01-01T00:00:01Z"), Members: -1},

@@ -62,6 +62,15 @@ func (f Filter) Keep(r webex.Room) bool {
 	return true
 }
 
+// Shows reports whether a room the filters keep so far is exported:
+// described is whether its title and team are known (the org scope knows
+// a room from events by id and type until GET /rooms/{id} answers). With
+// a title or team filter set, a room whose title and team are unknown is
+// not exported: the filters fail closed.
+func (f Filter) Shows(described bool) bool {
+	return described || (f.Include == nil && f.Exclude == nil && len(f.TeamIDs) == 0)
+}
+
 // query is the listing request: with one room type or one team, Webex
 // filters on its side and the listing takes fewer pages.
 func (f Filter) query() webex.RoomsQuery {

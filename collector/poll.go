@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -13,10 +11,27 @@ import (
 	"github.com/webex-exporter/webex_exporter/webex"
 )
 
-// The poll feed: list the rooms, plan the reads of rooms whose lastActivity
-// moved (or that have messages no read has reached yet), and run them with
-// bounded concurrency. Whatever a read gets goes into the state through
+// The poll feed: from the listing (refresh.go), plan the reads of rooms
+// whose lastActivity moved (or that have messages no read has reached
+// yet), and read them. Whatever a read gets goes into the state through
 // ingestLocked, the one operation every feed uses.
+
+// pollFeed is the poll feed (ScopeMember): it plans reads of the rooms
+// whose lastActivity moved, and runs them. Its cursor is in the rooms'
+// state: the lastActivity and newest messages each read covered.
+type pollFeed struct{ t *Tracker }
+
+func (pollFeed) phases() []string { return []string{"messages"} }
+
+func (f pollFeed) run(ctx context.Context, r *pass) []Phase {
+	t := f.t
+	jobs, unexplained := t.plan(r.rooms, r.listed, r.now)
+	r.rooms, r.listed = nil, nil // merged: the reads need not keep the listing alive
+	r.unexplained = unexplained
+	return []Phase{t.runPhase(ctx, "messages", jobs, func(ctx context.Context, j job) error {
+		return t.readRoom(ctx, j, r.now)
+	}, t.markPending)}
+}
 
 // Source is what the tracker reads from Webex (a *webex.Client).
 type Source interface {
@@ -48,107 +63,37 @@ type gapRead struct {
 	query webex.MessagesQuery
 }
 
-func (t *Tracker) refresh(ctx context.Context) *Snapshot {
-	now := t.now()
-	start := time.Now()
-	rooms, err := t.listRooms(ctx)
-	roomsPhase := Phase{Name: "rooms", Success: err == nil, Duration: time.Since(start)}
-	if err != nil {
-		level.Error(t.logger).Log("msg", "Listing rooms failed; serving the last known values", "err", err)
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		t.up = false
-		phases := t.unrunPhases()
-		phases[0] = roomsPhase
-		return t.snapshotLocked(now, false, phases)
-	}
-	if t.org != nil {
-		return t.refreshOrg(ctx, rooms, roomsPhase, now) // the events feed (events.go)
-	}
-
-	msgJobs, memberJobs, unexplained := t.plan(rooms, now)
-	if t.push != nil {
-		t.push.maintain(ctx, now, unexplained)
-	}
-	phases := []Phase{roomsPhase, t.runPhase(ctx, "messages", msgJobs, func(ctx context.Context, j job) error {
-		return t.readRoom(ctx, j, now)
-	}, t.markPending)}
-	if t.members {
-		phases = append(phases, t.membersPhase(ctx, memberJobs, now))
-	}
-	return t.finish(now, true, phases)
-}
-
-// membersPhase reads the members of the rooms in jobs. A failed read
-// leaves the member count as it was; it does not make the room pending,
-// which is about messages.
-func (t *Tracker) membersPhase(ctx context.Context, jobs []job, now time.Time) Phase {
-	return t.runPhase(ctx, "memberships", jobs, func(ctx context.Context, j job) error {
-		ms, err := t.src.Memberships(ctx, j.roomID)
-		if err == nil {
-			t.setMembers(j, len(ms), now)
-		}
-		return err
-	}, nil)
-}
-
-// finish ends a refresh whose rooms were listed: up as the feeds say, the
-// senders no history holds forgotten, the snapshot taken, the state file
-// written when due.
-func (t *Tracker) finish(now time.Time, up bool, phases []Phase) *Snapshot {
-	t.mu.Lock()
-	t.up = up
-	t.pruneSendersLocked()
-	snap := t.snapshotLocked(now, up, phases)
-	t.mu.Unlock()
-	t.saveIfDue(now)
-	return snap
-}
-
-// listRooms makes sure the account is known and lists the rooms. A refused
-// token fails here, once, for the whole refresh.
-func (t *Tracker) listRooms(ctx context.Context) ([]webex.Room, error) {
-	if err := t.ensureAccount(ctx); err != nil {
-		return nil, err
-	}
-	rooms, err := t.src.Rooms(ctx, t.filter.query())
-	if err != nil {
-		if webex.IsUnauthorized(err) {
-			t.forgetAccount() // the token may now be another account's
-		}
-		return nil, err
-	}
-	// The listing may have been the first call with a new token.
-	if err := t.ensureAccount(ctx); err != nil {
-		return nil, err
-	}
-	return rooms, nil
-}
-
 // plan merges a fresh listing into the state: new rooms join it, rooms
 // missing from a few listings in a row leave it, and rooms whose
 // lastActivity moved (and lies within the widest window) or that have gaps
 // become message jobs, earlier leftovers and the most recently active
-// first. Rooms whose members are due become member jobs. unexplained
+// first (members are the memberships feed's, members.go). unexplained
 // reports a watched room that moved with no known message to explain it
 // (with push on: a delivery may have been lost, or the webhook disabled).
-func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs []job, unexplained bool) {
+func (t *Tracker) plan(rooms []webex.Room, listed map[string]int, now time.Time) (msgJobs []job, unexplained bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cutoff := now.Add(-t.widest)
 	bot := t.account != nil && t.account.IsBot()
-	t.mergeLocked(rooms, cutoff, func(st *roomState, r webex.Room) {
+	t.mergeLocked(rooms, listed, cutoff, func(st *roomState, r webex.Room) {
 		// Bots cannot list a group room's messages without being mentioned:
 		// the exporter does not ask, and shows no message metrics there.
 		st.noMessages = bot && r.Type == "group"
 		// A lastActivity ahead of the clock (a message dated in the future)
 		// may not move when the next message comes: read until it is past.
 		moved := !st.watched || !r.LastActivity.Equal(st.readActivity) || r.LastActivity.After(now)
-		// A move the newest known message explains (one pushed or read from
-		// events, created at the room's lastActivity) needs no read.
+		// A move the newest known message explains (one pushed, created at
+		// the room's lastActivity) is shown at once, but a delivery lost
+		// before it would hide behind it: the room is read within
+		// t.reconcile of its first move no read has covered.
 		explained := moved && st.watched && len(st.gaps) == 0 && r.LastActivity.Equal(st.newest) && !r.LastActivity.After(now)
 		if explained {
-			st.readActivity, moved = r.LastActivity, false
+			if st.unreadSince == 0 {
+				st.unreadSince = now.UnixMilli()
+			}
+			if now.UnixMilli()-st.unreadSince < t.reconcile.Milliseconds() {
+				moved = false
+			}
 		}
 		unexplained = unexplained || (moved && st.watched && !st.noMessages && r.LastActivity.After(cutoff))
 		switch {
@@ -163,18 +108,9 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 				j.gaps = append(j.gaps, gapRead{gap: g, query: g.query(r.ID, cutoff)})
 			}
 			if moved {
-				j.top = &webex.MessagesQuery{RoomID: r.ID, Since: cutoff, PageSize: coldPageSize}
-				if len(st.newestIDs) > 0 {
-					// Stop at the newest known message, or at the first one
-					// older than it should that one have been deleted.
-					j.top.StopAtID, j.top.PageSize = st.newestIDs[len(st.newestIDs)-1], warmPageSize
-					j.top.Since = latest(cutoff, st.newest)
-				}
+				j.top = st.topQuery(r.ID, cutoff)
 			}
 			msgJobs = append(msgJobs, j)
-		}
-		if t.membersDue(st, r, now) {
-			memberJobs = append(memberJobs, job{roomID: r.ID, lastActivity: r.LastActivity})
 		}
 	})
 	slices.SortFunc(msgJobs, func(a, b job) int {
@@ -186,7 +122,7 @@ func (t *Tracker) plan(rooms []webex.Room, now time.Time) (msgJobs, memberJobs [
 		}
 		return b.lastActivity.Compare(a.lastActivity)
 	})
-	return msgJobs, memberJobs, unexplained
+	return msgJobs, unexplained
 }
 
 // admitLocked merges one listed room into the state and returns its state,
@@ -221,9 +157,9 @@ func (t *Tracker) admitLocked(r webex.Room, excluded map[string]string, cutoff t
 // were read: it keeps its state (unexported) for a few listings before it
 // leaves. Rooms the events feed knows (evented) are not the listing's:
 // they stay.
-func (t *Tracker) leaveAbsentLocked(listed map[string]bool) {
+func (t *Tracker) leaveAbsentLocked(listed map[string]int) {
 	for id, st := range t.rooms {
-		if !listed[id] && !st.evented {
+		if _, ok := listed[id]; !ok && !st.evented {
 			if st.absent++; st.absent > maxAbsent {
 				delete(t.rooms, id)
 			}
@@ -231,29 +167,69 @@ func (t *Tracker) leaveAbsentLocked(listed map[string]bool) {
 	}
 }
 
-// membersDue reports whether a listed room's members should be read.
-func (t *Tracker) membersDue(st *roomState, r webex.Room, now time.Time) bool {
-	return t.members && (st.membersAt.IsZero() || !r.LastActivity.Equal(st.membersActivity) || now.Sub(st.membersAt) >= t.membersEvery)
-}
-
-// mergeLocked merges a listing into the state, as every scope does: each
-// room the filters keep is admitted (created if new) and handed to each;
-// rooms missing from this listing count an absence. It returns the rooms
-// listed and kept.
-func (t *Tracker) mergeLocked(rooms []webex.Room, cutoff time.Time, each func(st *roomState, r webex.Room)) (listed map[string]bool) {
-	listed = make(map[string]bool, len(rooms))
+// mergeLocked merges a listing (each room once; listed: every id in it)
+// into the state, as every scope does: each room the filters keep is
+// admitted (created if new) and handed to each; rooms missing from this
+// listing count an absence.
+func (t *Tracker) mergeLocked(rooms []webex.Room, listed map[string]int, cutoff time.Time, each func(st *roomState, r webex.Room)) {
 	excluded := map[string]string{}
+	t.listings++
 	for _, r := range rooms {
-		st := t.admitLocked(r, excluded, cutoff)
-		if st == nil {
-			continue
+		if st := t.admitLocked(r, excluded, cutoff); st != nil {
+			st.listing = t.listings
+			each(st, r)
 		}
-		listed[r.ID] = true
-		each(st, r)
 	}
 	t.excluded = excluded
 	t.leaveAbsentLocked(listed)
-	return listed
+}
+
+// topQuery is the read of a room's newest messages: all within the widest
+// window at first; then those above what reads have covered. Reads covered
+// the room up to its lastActivity when last read (readActivity); a newer
+// message known only from a delivery is not covered (a lost delivery may
+// lie below it). The read stops by time as well as by id: at the first
+// message created before the covered time, so a deleted stop message or
+// a stop known only by its time costs no paging.
+func (st *roomState) topQuery(roomID string, cutoff time.Time) *webex.MessagesQuery {
+	q := &webex.MessagesQuery{RoomID: roomID, Since: cutoff, PageSize: coldPageSize}
+	if !st.watched || st.newest.IsZero() {
+		return q
+	}
+	q.Since, q.PageSize = latest(cutoff, earliest(st.newest, st.readActivity)), warmPageSize
+	if len(st.newestIDs) > 0 && !st.newest.After(st.readActivity) {
+		q.StopAtID = st.newestIDs[len(st.newestIDs)-1]
+	}
+	return q
+}
+
+// uniqueRooms returns the listing with each room once, and the place of
+// each id in it: a room whose lastActivity moved while the pages were read
+// can be on two of them; the later lastActivity stands, at the first place.
+func uniqueRooms(rooms []webex.Room) ([]webex.Room, map[string]int) {
+	at := make(map[string]int, len(rooms))
+	var out []webex.Room // nil until a room comes twice
+	for n, r := range rooms {
+		i, dup := at[r.ID]
+		switch {
+		case !dup:
+			at[r.ID] = len(at)
+			if out != nil {
+				out = append(out, r)
+			}
+		case out == nil:
+			out = slices.Clone(rooms[:n])
+			fallthrough
+		default:
+			if r.LastActivity.After(out[i].LastActivity) {
+				out[i] = r
+			}
+		}
+	}
+	if out == nil {
+		return rooms, at
+	}
+	return out, at
 }
 
 // query is the read of what g still misses.
@@ -264,64 +240,6 @@ func (g *gap) query(roomID string, cutoff time.Time) webex.MessagesQuery {
 		q.Before = g.before
 	}
 	return q
-}
-
-// runPhase runs do for each job with bounded concurrency until the jobs are
-// done, ctx ends, or Webex rate-limits the account; failed is called for a
-// job that failed or was not run (nil: nothing to record). Failures are
-// logged once, together.
-func (t *Tracker) runPhase(ctx context.Context, name string, jobs []job, do func(context.Context, job) error, failed func(job)) Phase {
-	start := time.Now()
-	var (
-		next    atomic.Int64
-		nFailed atomic.Int64
-		stop    atomic.Bool
-		errOnce sync.Once
-		first   error
-		wg      sync.WaitGroup
-	)
-	for range min(t.workers, len(jobs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(jobs) {
-					return
-				}
-				err := ctx.Err()
-				if err == nil && stop.Load() {
-					err = errRateLimitedEarlier
-				}
-				if err == nil {
-					err = do(ctx, jobs[i])
-				}
-				if err != nil {
-					if isRateLimit(err) {
-						stop.Store(true)
-					}
-					nFailed.Add(1)
-					errOnce.Do(func() { first = err })
-					if failed != nil {
-						failed(jobs[i])
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if n := nFailed.Load(); n > 0 {
-		level.Warn(t.logger).Log("msg", "Some rooms could not be refreshed; they keep their last values and are read first next time",
-			"phase", name, "rooms", n, "of", len(jobs), "err", first)
-	}
-	return Phase{Name: name, Success: nFailed.Load() == 0, Duration: time.Since(start)}
-}
-
-var errRateLimitedEarlier = errors.New("not attempted: Webex rate-limited an earlier call of this refresh")
-
-func isRateLimit(err error) bool {
-	var rl *webex.RateLimitError
-	return errors.As(err, &rl)
 }
 
 func (t *Tracker) markPending(j job) {
@@ -340,8 +258,13 @@ func (t *Tracker) readRoom(ctx context.Context, j job, now time.Time) error {
 	var gapErr error
 	for _, g := range j.gaps {
 		msgs, err := t.src.Messages(ctx, g.query)
-		if t.applyGap(j.roomID, g.gap, msgs, err, ctx.Err() != nil, now) {
-			continue // given up, with a log line
+		next, gaveUp := t.applyGap(j.roomID, g.gap, g.query, msgs, err, ctx.Err() != nil, now)
+		if next != nil { // the cursor was refused: on by time
+			msgs, err = t.src.Messages(ctx, *next)
+			_, gaveUp = t.applyGap(j.roomID, g.gap, *next, msgs, err, ctx.Err() != nil, now)
+		}
+		if gaveUp {
+			continue // with a log line
 		}
 		if err != nil {
 			if ctx.Err() != nil || isRateLimit(err) {
@@ -380,58 +303,89 @@ func (t *Tracker) applyTop(j job, msgs []webex.Message, err error, now time.Time
 	}
 	// Messages above the newest known were created while the exporter
 	// watched the room; at the first read, they are the room's backlog.
-	t.ingestLocked(st, msgs, st.watched, now)
+	t.ingestLocked(st, msgs, origin{}, now)
 	if err != nil && len(msgs) == 0 {
 		return
 	}
 	if err != nil {
 		q := j.top
-		st.gaps = append(st.gaps, &gap{beforeID: msgs[len(msgs)-1].ID, stopAtID: q.StopAtID, until: q.Since, backlog: !st.watched})
+		last := msgs[len(msgs)-1]
+		g := &gap{beforeID: last.ID, before: last.Created.Add(time.Millisecond), stopAtID: q.StopAtID, until: q.Since, backlog: !st.watched}
+		if cursorRefused(err) {
+			g.beforeID = "" // deleted: the gap is read by time
+		}
+		st.gaps = append(st.gaps, g)
 		if len(st.gaps) > maxGaps {
 			level.Warn(t.logger).Log("msg", "Too many interrupted reads; giving up on the oldest", "room_id", j.roomID)
-			st.gaps = st.gaps[1:]
+			st.giveUp(st.gaps[0], now)
 		}
 	}
-	st.watched, st.readActivity = true, j.lastActivity
+	st.watched, st.readActivity, st.unreadSince = true, j.lastActivity, 0
 	st.updateRead()
 }
 
-// applyGap records what a read of gap g got: the gap closes when the read
-// completed, narrows when it got some messages, and is given up when the
-// message it starts below is gone (404) or after maxGapFailures failures
-// that were neither the deadline (interrupted) nor a rate limit. It
-// reports whether the gap was given up.
-func (t *Tracker) applyGap(roomID string, g *gap, msgs []webex.Message, err error, interrupted bool, now time.Time) (gaveUp bool) {
+// applyGap records what a read (q) of gap g got: the gap closes when the
+// read completed, and narrows when it got some messages. When Webex
+// refuses the gap's cursor (the message it names was deleted: 404 to
+// beforeMessage), next is the read that continues below the creation time
+// of the last message read instead. After maxGapFailures failures that
+// were neither the deadline (interrupted) nor a rate limit, the gap is
+// given up: its span stays uncovered, and the windows that overlap it are
+// absent until it leaves them.
+func (t *Tracker) applyGap(roomID string, g *gap, q webex.MessagesQuery, msgs []webex.Message, err error, interrupted bool, now time.Time) (next *webex.MessagesQuery, gaveUp bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.rooms[roomID]
 	if st == nil {
-		return false
+		return nil, false
 	}
-	t.ingestLocked(st, msgs, !g.backlog, now)
+	t.ingestLocked(st, msgs, origin{gap: g}, now)
 	if len(msgs) > 0 {
-		g.beforeID = msgs[len(msgs)-1].ID
+		last := msgs[len(msgs)-1]
+		g.beforeID, g.before = last.ID, last.Created.Add(time.Millisecond)
 	}
-	done := err == nil
 	switch {
-	case err == nil, interrupted, isRateLimit(err):
-	case webex.IsNotFound(err):
-		// The message the gap starts below was deleted (Webex answers 404
-		// to beforeMessage then): the gap cannot be read, so the counts
-		// miss it. If the room itself is gone, the next listings drop it.
-		level.Warn(t.logger).Log("msg", "Giving up on messages an interrupted read did not reach: the message it stopped at is gone", "room_id", roomID, "err", err)
-		done, gaveUp = true, true
-	default:
-		if g.failures++; g.failures >= maxGapFailures {
-			level.Warn(t.logger).Log("msg", "Giving up on messages an interrupted read did not reach, after repeated failures", "room_id", roomID, "failures", g.failures, "err", err)
-			done, gaveUp = true, true
-		}
-	}
-	if done {
+	case err == nil:
 		st.gaps = slices.DeleteFunc(st.gaps, func(o *gap) bool { return o == g })
 		st.updateRead()
+	case interrupted, isRateLimit(err):
+	case q.BeforeMessage != "" && cursorRefused(err) && !g.before.IsZero():
+		level.Debug(t.logger).Log("msg", "Webex refused the read's cursor (the message was deleted); reading on by time", "room_id", roomID)
+		g.beforeID = ""
+		next = &q
+		next.BeforeMessage, next.Before = "", g.before
+	default:
+		if g.failures++; g.failures >= maxGapFailures {
+			level.Warn(t.logger).Log("msg", "Giving up on messages an interrupted read did not reach, after repeated failures; the windows they lie in are not exported until they leave them", "room_id", roomID, "failures", g.failures, "err", err)
+			st.giveUp(g, now)
+			gaveUp = true
+		}
 	}
-	return gaveUp
+	return next, gaveUp
+}
+
+// cursorRefused reports whether Webex refused a read's beforeMessage
+// cursor: it answers 404 when the message it names was deleted.
+func cursorRefused(err error) bool {
+	var ce *webex.CursorError
+	return errors.As(err, &ce)
+}
+
+// giveUp drops gap g; its span stays uncovered (see windowKnown).
+func (st *roomState) giveUp(g *gap, now time.Time) {
+	st.uncovered = max(st.uncovered, g.top(now).UnixMilli())
+	st.gaps = slices.DeleteFunc(st.gaps, func(o *gap) bool { return o == g })
+	st.updateRead()
+}
+
+// top is the upper end of a gap's span: its messages were created before
+// it. A gap known only by a cursor (a file of an earlier version) may
+// reach up to now.
+func (g *gap) top(now time.Time) time.Time {
+	if g.before.IsZero() {
+		return now
+	}
+	return g.before
 }
 
 // updateRead sets read: the room was watched and no backlog gap is open.
@@ -439,18 +393,16 @@ func (st *roomState) updateRead() {
 	st.read = st.watched && !slices.ContainsFunc(st.gaps, func(g *gap) bool { return g.backlog })
 }
 
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
 		return a
 	}
 	return b
 }
 
-// setMembers records a successful membership read.
-func (t *Tracker) setMembers(j job, n int, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if st := t.rooms[j.roomID]; st != nil {
-		st.members, st.membersAt, st.membersActivity = n, now, j.lastActivity
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
 	}
+	return b
 }

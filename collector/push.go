@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,6 +45,11 @@ type PushConfig struct {
 	// a room move no delivery explains checks it at once (at most once a
 	// minute).
 	CheckEvery time.Duration
+	// ReconcileInterval: a room whose lastActivity moved is read within
+	// this of its first move no read has covered, even when pushed
+	// messages explain the move (a lost delivery may hide below them;
+	// default 10m, --webhook.reconcile-interval).
+	ReconcileInterval time.Duration
 	// Refusals is where refused deliveries are logged (anyone can send
 	// them: the caller limits how often); default: the tracker's logger.
 	Refusals log.Logger
@@ -75,9 +81,11 @@ func Rejected(result string) bool {
 // minCheckGap bounds the status checks a burst of unexplained moves makes.
 const minCheckGap = time.Minute
 
-// Push is the push feed of one tracker.
+// Push is the push feed of one tracker. It knows the tracker only as a
+// pushState, and the tracker knows it only as a feed.
 type Push struct {
-	t          *Tracker
+	state      pushState
+	logger     log.Logger
 	api        WebhookAPI
 	name, url  string
 	fileSecret string
@@ -96,7 +104,7 @@ type Push struct {
 // NewPush attaches a push feed to t: t's refreshes set the webhook up and
 // check it, and Deliver records deliveries in t's state.
 func NewPush(t *Tracker, api WebhookAPI, cfg PushConfig) *Push {
-	p := &Push{t: t, api: api, name: cfg.Name, url: cfg.TargetURL, fileSecret: cfg.Secret,
+	p := &Push{state: t, logger: t.logger, api: api, name: cfg.Name, url: cfg.TargetURL, fileSecret: cfg.Secret,
 		checkEvery: cfg.CheckEvery, refusals: cfg.Refusals, deliveries: map[string]uint64{},
 		enabledDesc:    prometheus.NewDesc(namespace+"_push_enabled", "1 if the exporter's webhook is set up and active (as last checked), else 0; without it, polling alone keeps the values true.", nil, nil),
 		deliveriesDesc: prometheus.NewDesc(namespace+"_push_deliveries_total", "Webhook deliveries received, by result (accepted, duplicate, unknown_room, ignored, rejected_signature, rejected_malformed, rejected_too_large).", []string{"result"}, nil),
@@ -108,19 +116,64 @@ func NewPush(t *Tracker, api WebhookAPI, cfg PushConfig) *Push {
 	if p.checkEvery <= 0 {
 		p.checkEvery = 5 * time.Minute
 	}
+	reconcile := cfg.ReconcileInterval
+	if reconcile <= 0 {
+		reconcile = 10 * time.Minute
+	}
 	if p.refusals == nil {
 		p.refusals = t.logger
 	}
-	t.mu.Lock()
-	t.push = p
-	t.mu.Unlock()
+	t.attachPush(p, reconcile)
 	return p
+}
+
+// pushState is what the push feed needs of the state: where a pushed
+// message goes, and its cursor (the webhook and its secret), which the
+// state keeps for it and the state file carries.
+type pushState interface {
+	pushed(m webex.Message) string
+	webhookCursor() webhookState
+	setWebhookCursor(webhookState)
+}
+
+// attachPush makes the tracker's refreshes run the push feed f right after
+// the poll feed, and read a move a pushed message explains within
+// reconcile.
+func (t *Tracker) attachPush(f feed, reconcile time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.feeds = slices.Insert(slices.Clone(t.feeds), min(1, len(t.feeds)), f)
+	t.reconcile = reconcile
+}
+
+// The push feed's part of a refresh: no phase of its own, but the webhook
+// set up or checked (see maintain) once the poll feed has planned.
+func (*Push) phases() []string { return nil }
+
+func (p *Push) run(ctx context.Context, r *pass) []Phase {
+	p.maintain(ctx, r.now, r.unexplained)
+	return nil
+}
+
+func (t *Tracker) webhookCursor() webhookState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.webhook
+}
+
+func (t *Tracker) setWebhookCursor(w webhookState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.webhook = w
 }
 
 // webhookState is the push feed's cursor in the state: its webhook and the
 // secret its deliveries are signed with.
 type webhookState struct {
 	id, secret, targetURL string
+	// fileSecret: the secret is --webhook.secret-file's, not written to
+	// the state file.
+	fileSecret bool
 }
 
 // Deliver records one delivery: its signature checked against the secret
@@ -142,9 +195,10 @@ func (p *Push) deliver(body []byte, signature string) string {
 	if len(body) > webex.MaxDeliveryBytes {
 		return PushRejectedTooLarge
 	}
-	p.t.mu.Lock()
-	secret := p.t.webhook.secret
-	p.t.mu.Unlock()
+	secret := p.fileSecret
+	if secret == "" {
+		secret = p.state.webhookCursor().secret
+	}
 	if !webex.VerifySignature(body, secret, signature) {
 		return PushRejectedSignature
 	}
@@ -158,19 +212,23 @@ func (p *Push) deliver(body []byte, signature string) string {
 		return PushRejectedMalformed
 	}
 	m := d.Message
-	return p.t.ingestPushed(webex.Message{ID: m.ID, RoomID: m.RoomID, PersonID: m.PersonID, Created: m.Created})
+	return p.state.pushed(webex.Message{ID: m.ID, RoomID: m.RoomID, PersonID: m.PersonID, Created: m.Created})
 }
 
-// ingestPushed records a pushed message in its room.
-func (t *Tracker) ingestPushed(m webex.Message) string {
+// pushed records a pushed message in its room.
+func (t *Tracker) pushed(m webex.Message) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.rooms[m.RoomID]
 	if st == nil || st.noMessages {
 		return PushUnknownRoom
 	}
-	if t.ingestLocked(st, []webex.Message{m}, st.watched, t.now()) == 0 {
+	now := t.now()
+	if t.ingestLocked(st, []webex.Message{m}, origin{}, now) == 0 {
 		return PushDuplicate
+	}
+	if st.watched && st.unreadSince == 0 {
+		st.unreadSince = now.UnixMilli() // a read confirms it within t.reconcile
 	}
 	return PushAccepted
 }
@@ -196,7 +254,7 @@ func (p *Push) maintain(ctx context.Context, now time.Time, unexplained bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
-		level.Error(p.t.logger).Log("msg", "Could not set up or check the webhook; polling alone keeps the values true", "err", err)
+		level.Error(p.logger).Log("msg", "Could not set up or check the webhook; polling alone keeps the values true", "err", err)
 		p.active = false
 		return
 	}
@@ -207,9 +265,10 @@ func (p *Push) maintain(ctx context.Context, now time.Time, unexplained bool) {
 // name and target URL: it touches no other webhook), creates it when there
 // is none, and enables it (and sets the secret) when needed.
 func (p *Push) ensure(ctx context.Context) (active bool, err error) {
-	p.t.mu.Lock()
-	w := p.t.webhook
-	p.t.mu.Unlock()
+	w := p.state.webhookCursor()
+	if w.fileSecret && w.secret == "" {
+		w.secret = p.fileSecret // restored: the file holds no such secret
+	}
 	secret := p.fileSecret
 	if secret == "" && w.targetURL == p.url {
 		secret = w.secret
@@ -248,7 +307,7 @@ func (p *Push) ensure(ctx context.Context) (active bool, err error) {
 		if h, err = p.api.CreateWebhook(ctx, spec); err != nil {
 			return false, err
 		}
-		level.Info(p.t.logger).Log("msg", "Created the webhook for pushed messages", "webhook_id", h.ID, "target", p.url)
+		level.Info(p.logger).Log("msg", "Created the webhook for pushed messages", "webhook_id", h.ID, "target", p.url)
 	case !found.Active() || newSecret || secret != w.secret:
 		// Disabled by Webex, or its secret unknown here (no state file):
 		// set it, active.
@@ -257,31 +316,25 @@ func (p *Push) ensure(ctx context.Context) (active bool, err error) {
 			return false, err
 		}
 		if !found.Active() {
-			level.Warn(p.t.logger).Log("msg", "Webex had disabled the webhook (deliveries failed); enabled it again", "webhook_id", h.ID)
+			level.Warn(p.logger).Log("msg", "Webex had disabled the webhook (deliveries failed); enabled it again", "webhook_id", h.ID)
 		}
 	default:
 		h = *found
 	}
-	p.t.mu.Lock()
-	p.t.webhook = webhookState{id: h.ID, secret: secret, targetURL: p.url}
-	p.t.mu.Unlock()
+	p.state.setWebhookCursor(webhookState{id: h.ID, secret: secret, targetURL: p.url, fileSecret: p.fileSecret != "" && secret == p.fileSecret})
 	return h.Active(), nil
 }
 
 // Remove deletes the exporter's webhook (at shutdown, when asked to).
 func (p *Push) Remove(ctx context.Context) error {
-	p.t.mu.Lock()
-	id := p.t.webhook.id
-	p.t.mu.Unlock()
+	id := p.state.webhookCursor().id
 	if id == "" {
 		return nil
 	}
 	if err := p.api.DeleteWebhook(ctx, id); err != nil && !webex.IsNotFound(err) {
 		return err
 	}
-	p.t.mu.Lock()
-	p.t.webhook = webhookState{}
-	p.t.mu.Unlock()
+	p.state.setWebhookCursor(webhookState{})
 	return nil
 }
 

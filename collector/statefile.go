@@ -66,6 +66,7 @@ type savedRoom struct {
 	Pending      bool       `json:"pending,omitempty"`
 	NoMessages   bool       `json:"no_messages,omitempty"`
 	Gaps         []savedGap `json:"gaps,omitempty"`
+	Uncovered    time.Time  `json:"uncovered,omitzero"`
 	Absent       int        `json:"absent,omitempty"`
 	// Evented: named by the events feed. Undescribed: known only by id and
 	// type so far; DescribeFailed: when Webex last refused to describe it.
@@ -132,7 +133,7 @@ func (t *Tracker) saveRoomLocked(id string, st *roomState, senders *senderIndex)
 		// Cloned: the tracker reuses the slice (st.newestIDs[:0]) while the
 		// room is encoded outside the lock.
 		NewestIDs: slices.Clone(st.newestIDs),
-		Total:     st.total, Refreshed: st.refreshed, Pending: st.pending, NoMessages: st.noMessages, Absent: st.absent,
+		Total:     st.total, Refreshed: st.refreshed, Pending: st.pending, Uncovered: msTime(st.uncovered), NoMessages: st.noMessages, Absent: st.absent,
 		Members: st.members, MembersAt: st.membersAt, MembersActivity: st.membersActivity,
 		Evented: st.evented, Undescribed: !st.described, DescribeFailed: st.describeFailed}
 	for _, g := range st.gaps {
@@ -188,7 +189,7 @@ func (t *Tracker) saveState() (statefile.Header, func(*statefile.Writer) error) 
 	var webhook *savedWebhook
 	if w := t.webhook; w.id != "" {
 		webhook = &savedWebhook{ID: w.id, TargetURL: w.targetURL}
-		if p := t.push; p == nil || p.fileSecret == "" || w.secret != p.fileSecret {
+		if !w.fileSecret {
 			webhook.Secret = w.secret
 		}
 	}
@@ -311,21 +312,29 @@ func decodeState(r io.Reader) (*savedState, error) {
 // the part of it that the saved messages do not reach.
 func (t *Tracker) restoreLocked(s *savedState) {
 	savedWidest := time.Duration(s.WidestMS) * time.Millisecond
-	var reach time.Time // the saved messages reach back to here
-	if savedWidest < t.widest {
-		reach = s.Written.Add(-savedWidest)
+	now := t.now()
+	// The saved messages reach back to reach: when the widest window grew,
+	// or the file was written while the clock ran ahead, the windows start
+	// before it and the rest is read again.
+	var reach time.Time
+	if r := s.Written.Add(-savedWidest); r.After(now.Add(-t.widest)) {
+		reach = r
 	}
 	clear(t.rooms)
 	if w := s.Webhook; w != nil {
-		t.webhook = webhookState{id: w.ID, secret: w.Secret, targetURL: w.TargetURL}
-		if p := t.push; w.Secret == "" && p != nil {
-			// The secret was --webhook.secret-file's (not in the file).
-			t.webhook.secret = p.fileSecret
-		}
+		// No secret: it was --webhook.secret-file's, which the push feed
+		// knows (and uses) by itself.
+		t.webhook = webhookState{id: w.ID, secret: w.Secret, targetURL: w.TargetURL, fileSecret: w.Secret == ""}
 	}
 	if f := t.org; f != nil && s.Events != nil {
 		e := s.Events
 		f.since, f.top, f.gapFrom, f.gapTo, f.gapBacklog = e.Since, e.Top, e.GapFrom, e.GapTo, e.GapBacklog
+		// Written while the clock ran ahead: messages from now on count,
+		// and the events are read again from the window's start.
+		f.since = earliest(f.since, now)
+		if f.top.After(now) {
+			f.top = time.Time{}
+		}
 		if !reach.IsZero() && !f.top.IsZero() {
 			// The widest window grew: read its older part again, as backlog.
 			f.addGap(s.Written.Add(-t.widest), reach.Add(time.Millisecond), true)
@@ -338,7 +347,7 @@ func (t *Tracker) restoreLocked(s *savedState) {
 			continue
 		}
 		st := &roomState{room: room, watched: sr.Watched, readActivity: sr.ReadActivity, newest: sr.Newest,
-			newestIDs: sr.NewestIDs, total: sr.Total, refreshed: sr.Refreshed, pending: sr.Pending,
+			newestIDs: sr.NewestIDs, total: sr.Total, refreshed: sr.Refreshed, pending: sr.Pending, uncovered: timeMS(sr.Uncovered),
 			noMessages: sr.NoMessages, absent: sr.Absent,
 			members: sr.Members, membersAt: sr.MembersAt, membersActivity: sr.MembersActivity,
 			described: !sr.Undescribed, describeFailed: sr.DescribeFailed,
@@ -362,10 +371,50 @@ func (t *Tracker) restoreLocked(s *savedState) {
 				st.gaps = st.gaps[:maxGaps]
 			}
 		}
+		st.clampFuture(now)
 		st.updateRead()
 		t.rooms[sr.ID] = st
 	}
 	level.Info(t.logger).Log("msg", "Resuming from the state file", "file", t.stateFile.Path(), "rooms", len(t.rooms), "written", s.Written.UTC().Format(time.RFC3339))
+}
+
+// msTime is Unix ms as a time (0: the zero time); timeMS the reverse.
+func msTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func timeMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// clampFuture brings a restored room's times that lie ahead of now (the
+// file was written while the clock ran ahead, or it was stepped back) to
+// what they can be: the newest message is the newest the windows hold up
+// to now (known by time only), the read and member times are forgotten so
+// the room is read again. Left as they were, the next reads would stop at
+// a future time and count nothing until the clock caught up.
+func (st *roomState) clampFuture(now time.Time) {
+	if st.newest.After(now) {
+		st.newest, st.newestIDs = st.history.newestAt(now), nil
+	}
+	if st.readActivity.After(now) {
+		st.readActivity = st.newest
+	}
+	if st.refreshed.After(now) {
+		st.refreshed = time.Time{}
+	}
+	if st.membersAt.After(now) {
+		st.membersAt = time.Time{}
+	}
+	if st.describeFailed.After(now) {
+		st.describeFailed = time.Time{}
+	}
 }
 
 // LoadState reads the state file, if one is configured and exists, before

@@ -524,7 +524,7 @@ func TestStateWriteWhileIngesting(t *testing.T) {
 		default:
 			// Newer than the newest: each resets the room's newest ids.
 			id := ids[pushed%len(ids)]
-			tr.ingestPushed(webex.Message{ID: fmt.Sprintf("pushed-%d", pushed), RoomID: id,
+			tr.pushed(webex.Message{ID: fmt.Sprintf("pushed-%d", pushed), RoomID: id,
 				PersonID: "p", Created: t0.Add(-time.Minute + time.Duration(pushed+1)*time.Microsecond)})
 			pushed++
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/webex-exporter/webex_exporter/collector/statefile"
 	"github.com/webex-exporter/webex_exporter/webex"
@@ -92,10 +93,14 @@ type Tracker struct {
 	// be known, to be adopted or discarded.
 	owner    string
 	restored *savedState
-	learning *learning // the /people/me call under way, if any
+	learning singleflight.Group // the /people/me call under way, if any
 
-	push    *Push        // the push feed, if on
-	webhook webhookState // the push feed's cursor
+	listings uint64 // listings merged so far (a room's listing says which last had it)
+	feeds    []feed // run in this order by each refresh (refresh.go); set before the first
+	// reconcile: a move a pushed message explains is read within this
+	// (PushConfig.ReconcileInterval); zero without push: read at once.
+	reconcile time.Duration
+	webhook   webhookState // the push feed's cursor
 
 	// The state file (see statefile.go); nil when off.
 	stateFile     *statefile.File
@@ -117,15 +122,22 @@ type roomState struct {
 	// windows hold every message in them (Snapshot's Read).
 	watched, read bool
 	readActivity  time.Time // the room's lastActivity when its messages were last read
-	newest        time.Time // creation time of the newest message known, never in the future
-	newestIDs     []string  // ids of the known messages created at newest
-	history       history   // messages within the widest window
-	total         uint64    // messages created since the exporter began watching the room
-	refreshed     time.Time // last successful refresh
-	pending       bool      // a needed read of messages failed or ran out of time
-	noMessages    bool      // a bot's group room: messages are not visible
-	gaps          []*gap    // messages no read has reached yet, oldest first
-	absent        int       // listings in a row the room was missing from
+	// unreadSince: when a move no read has covered was first seen (a
+	// pushed message), Unix ms; 0 when reads cover the room's lastActivity.
+	unreadSince int64
+	newest      time.Time // creation time of the newest message known, never in the future
+	newestIDs   []string  // ids of the known messages created at newest
+	history     history   // messages within the widest window
+	total       uint64    // messages created since the exporter began watching the room
+	refreshed   time.Time // last successful refresh
+	pending     bool      // a needed read of messages failed or ran out of time
+	noMessages  bool      // a bot's group room: messages are not visible
+	gaps        []*gap    // messages no read has reached yet, oldest first
+	// uncovered: messages created before this (Unix ms; 0: none) may be
+	// missing (a gap given up): windows reaching back before it are not known.
+	uncovered int64
+	absent    int    // listings in a row the room was missing from
+	listing   uint64 // the Tracker.listings that last listed it
 	// evented: the events feed named the room; missing from the listing
 	// does not make it leave. described: its title, team and creation time
 	// are known (from the listing or GET /rooms/{id}); describeFailed: when
@@ -145,7 +157,7 @@ type roomState struct {
 // widened across a restart.
 type gap struct {
 	beforeID string    // below this message (the oldest the interrupted read got)
-	before   time.Time // or, without beforeID, below this creation time
+	before   time.Time // below this creation time: without beforeID, or when Webex refuses it
 	stopAtID string    // the newest message known when the gap opened ("" for none)
 	until    time.Time // messages created before this are known or out of every window
 	// backlog: the messages were created before the exporter began watching
@@ -199,22 +211,31 @@ func NewTracker(src Source, cfg Config) *Tracker {
 	if cfg.StateFile != "" {
 		t.stateFile = statefile.New(cfg.StateFile, t.logger)
 	}
-	if cfg.Scope == ScopeOrg {
+	// The feeds, in the order a refresh runs them (refresh.go); NewPush
+	// adds the push feed.
+	switch cfg.Scope {
+	case ScopeOrg:
 		es, _ := src.(EventSource)
 		t.org = &eventsFeed{src: es, excluded: map[string]bool{}}
+		t.feeds = []feed{orgFeed{t}}
+	default:
+		t.feeds = []feed{pollFeed{t}}
+	}
+	if t.members {
+		t.feeds = append(t.feeds, membersFeed{t})
 	}
 	return t
 }
 
 // unrunPhases are the phases of a refresh, all failed: what a scrape shows
 // when its refresh did not get to run them.
+// Called with t.mu held.
 func (t *Tracker) unrunPhases() []Phase {
-	phases := []Phase{{Name: "rooms"}, {Name: "messages"}}
-	if t.org != nil {
-		phases = []Phase{{Name: "rooms"}, {Name: "events"}, {Name: "descriptions"}}
-	}
-	if t.members {
-		phases = append(phases, Phase{Name: "memberships"})
+	phases := []Phase{{Name: "rooms"}}
+	for _, f := range t.feeds {
+		for _, name := range f.phases() {
+			phases = append(phases, Phase{Name: name})
+		}
 	}
 	return phases
 }
@@ -227,18 +248,62 @@ func (t *Tracker) Ingest(roomID string, msgs []webex.Message) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if st := t.rooms[roomID]; st != nil {
-		t.ingestLocked(st, msgs, st.watched, t.now())
+		t.ingestLocked(st, msgs, origin{}, t.now())
 	}
 }
 
-// ingestLocked adds msgs (in any order) to a room's windows, counting them
-// in total when count is set. A message already in the windows is skipped:
+// origin is where reported messages come from: what the counting rule
+// (counts) needs to know of them.
+type origin struct {
+	gap     *gap      // a read of this gap; nil: the room's newest messages, a push, or Ingest
+	evented bool      // the events feed's, which began watching the organisation at since
+	since   time.Time // (evented only)
+}
+
+// counts is the rule "does this message count in webex_room_messages_total",
+// in one place: it counts when it was created after the exporter began
+// watching the room. Read from the top of a watched room (above what earlier
+// reads covered), pushed or ingested into a watched room: yes; found by a
+// room's first read: no (backlog). A gap's messages count unless the gap is
+// backlog (left by a first read, or a window widened across a restart). An
+// event's message counts when created at or after the events feed began
+// watching the organisation. A message already known is not counted again
+// (ingestLocked).
+func (st *roomState) counts(o origin, m webex.Message) bool {
+	switch {
+	case o.evented:
+		return !m.Created.Before(o.since)
+	case o.gap != nil:
+		return !o.gap.backlog
+	default:
+		return st.watched
+	}
+}
+
+// windowKnown is the rule for "is this window's value known": the room's
+// messages have been read in full at least once (read), and no span of
+// messages no read has covered (an open gap, or one given up) lies within
+// the window starting at cutoff.
+func (st *roomState) windowKnown(cutoff, now time.Time) bool {
+	if !st.read || st.uncovered > cutoff.UnixMilli() {
+		return false
+	}
+	for _, g := range st.gaps {
+		if g.top(now).After(cutoff) {
+			return false
+		}
+	}
+	return true
+}
+
+// ingestLocked adds msgs (in any order) from o to a room's windows,
+// counting each in total as the rule (counts) says. A message already in the windows is skipped:
 // the same message read twice, pushed and then read, or read past a stop
 // message that was deleted, counts once. The newest known message, where
 // the next read stops, never moves into the future: a message dated ahead
 // of the clock would hide every real message created before it.
 // It returns how many messages were new to the windows.
-func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, count bool, now time.Time) (added int) {
+func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, o origin, now time.Time) (added int) {
 	cutoff := now.Add(-t.widest).UnixMilli()
 	// Reads come newest first: added in that order, each message would go
 	// to the front of the history and move all the others (quadratic in a
@@ -262,7 +327,7 @@ func (t *Tracker) ingestLocked(st *roomState, msgs []webex.Message, count bool, 
 		}
 		st.history = st.history.insert(msg{at: at, id: id, sender: t.intern(m.PersonID)})
 		added++
-		if count {
+		if st.counts(o, m) {
 			st.total++
 		}
 	}

@@ -124,6 +124,16 @@ func (h history) prune(cutoff int64) history {
 	return slices.Delete(h, 0, i)
 }
 
+// newestAt returns the creation time of the newest message created at or
+// before t (zero if none).
+func (h history) newestAt(t time.Time) time.Time {
+	i, _ := slices.BinarySearchFunc(h, t.UnixMilli()+1, func(m msg, at int64) int { return cmpInt(m.at, at) })
+	if i == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(h[i-1].at).UTC()
+}
+
 // count returns the messages created after cutoff (Unix ms) and their
 // distinct senders. seen is scratch space, cleared here.
 func (h history) count(cutoff int64, seen map[uint32]struct{}) (messages, senders int) {

@@ -110,7 +110,7 @@ func BenchmarkIngestFirstRead(b *testing.B) {
 	for b.Loop() {
 		tr := NewTracker(nil, Config{Windows: windows, Now: func() time.Time { return t0 }})
 		tr.mu.Lock()
-		if n := tr.ingestLocked(&roomState{}, msgs, false, t0); n != len(msgs) {
+		if n := tr.ingestLocked(&roomState{}, msgs, origin{}, t0); n != len(msgs) {
 			b.Fatalf("%d ingested", n)
 		}
 		tr.mu.Unlock()
