@@ -92,11 +92,18 @@ func aggregate(s *Snapshot) *Snapshot {
 // and gzip.
 func checkExposition(t *testing.T, e *env, snap *Snapshot, own []byte) {
 	t.Helper()
+	snap.render = &rendering{count: &e.tracker.fl.renders}
+	checkRendering(t, snap, own)
+}
+
+// checkRendering is checkExposition of the snapshot's own rendering (one
+// that may take segments from the last).
+func checkRendering(t *testing.T, snap *Snapshot, own []byte) {
+	t.Helper()
 	// The room families, the exporter's own metrics, then the status.
 	cg := clientGolang(t, snap)
 	split := bytes.Index(cg, []byte("# HELP webex_scrape_collector_duration_seconds"))
 	want := slices.Concat(cg[:split], own, cg[split:])
-	snap.render = &rendering{count: &e.tracker.fl.renders}
 	var got bytes.Buffer
 	if err := snap.WriteText(&got, own, false); err != nil {
 		t.Fatal(err)
@@ -197,7 +204,7 @@ func TestRenderingReusesSegments(t *testing.T) {
 	if most := 3*11 + 2; fresh == 0 || fresh > most || len(r.parts) < 3*fresh {
 		t.Errorf("%d of %d segments compressed again, want 1 to %d", fresh, len(r.parts), most)
 	}
-	checkExposition(t, e, &next, nil)
+	checkRendering(t, &next, nil) // this rendering, segments taken from the last included
 }
 
 // segmentTexts returns a rendering's segments by their text.
