@@ -546,5 +546,66 @@ func appendFloat(b []byte, v float64) []byte {
 		// exponent from 1e6 up), without its shortest-digits search.
 		return strconv.AppendInt(b, int64(v), 10)
 	}
+	if out, ok := appendMillis(b, v); ok {
+		return out
+	}
 	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+// appendMillis writes v as strconv's shortest 'g' does when v is a whole
+// number of milliseconds (every timestamp the exporter shows, and most
+// ages) between 0.001 and 2^33 seconds (year 2242) either side of 0; ok is
+// false for any other v. Such a v is the double nearest its decimal
+// digits (IEEE division rounds correctly), and no shorter decimal is as
+// near: two decimals 0.001 apart cannot both lie within half a unit in
+// the last place of v (at most 2^-20 there). So those digits, less
+// trailing zeros, are the shortest, in the form of 'g': %e from 1e6 up, %f
+// below. Proved equal to strconv by TestAppendFloat and FuzzAppendFloat.
+func appendMillis(b []byte, v float64) (_ []byte, ok bool) {
+	a := math.Abs(v)
+	if !(a >= 1e-3 && a < 1<<33) {
+		return b, false
+	}
+	ms := math.Round(a * 1000)
+	if ms/1000 != a {
+		return b, false
+	}
+	var buf [20]byte
+	d := strconv.AppendInt(buf[:0], int64(ms), 10)
+	dp := len(d) - 3 // a is 0.d × 10^dp
+	for len(d) > 1 && d[len(d)-1] == '0' {
+		d = d[:len(d)-1]
+	}
+	if v < 0 {
+		b = append(b, '-')
+	}
+	if exp := dp - 1; exp >= 6 {
+		b = append(b, d[0])
+		if len(d) > 1 {
+			b = append(append(b, '.'), d[1:]...)
+		}
+		return append(b, 'e', '+', byte('0'+exp/10), byte('0'+exp%10)), true
+	}
+	if dp <= 0 {
+		b = append(b, '0')
+	} else {
+		for i := range dp {
+			if i < len(d) {
+				b = append(b, d[i])
+			} else {
+				b = append(b, '0')
+			}
+		}
+	}
+	if len(d) > dp {
+		b = append(b, '.')
+		for i := dp; i < len(d); i++ {
+			if i < 0 {
+				b = append(b, '0')
+			} else {
+				b = append(b, d[i])
+			}
+		}
+	}
+	return b, true
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,11 +94,18 @@ func aggregate(s *Snapshot) *Snapshot {
 // and gzip.
 func checkExposition(t *testing.T, e *env, snap *Snapshot, own []byte) {
 	t.Helper()
+	snap.render = &rendering{count: &e.tracker.fl.renders}
+	checkRendering(t, snap, own)
+}
+
+// checkRendering is checkExposition of the snapshot's own rendering (one
+// that may take segments from the last).
+func checkRendering(t *testing.T, snap *Snapshot, own []byte) {
+	t.Helper()
 	// The room families, the exporter's own metrics, then the status.
 	cg := clientGolang(t, snap)
 	split := bytes.Index(cg, []byte("# HELP webex_scrape_collector_duration_seconds"))
 	want := slices.Concat(cg[:split], own, cg[split:])
-	snap.render = &rendering{count: &e.tracker.fl.renders}
 	var got bytes.Buffer
 	if err := snap.WriteText(&got, own, false); err != nil {
 		t.Fatal(err)
@@ -198,7 +206,7 @@ func TestRenderingReusesSegments(t *testing.T) {
 	if most := 3*11 + 2; fresh == 0 || fresh > most || len(r.parts) < 3*fresh {
 		t.Errorf("%d of %d segments compressed again, want 1 to %d", fresh, len(r.parts), most)
 	}
-	checkExposition(t, e, &next, nil)
+	checkRendering(t, &next, nil) // this rendering, segments taken from the last included
 }
 
 // segmentTexts returns a rendering's segments by their text.
@@ -242,6 +250,43 @@ func TestAppendFloat(t *testing.T) {
 		if got := string(appendFloat(nil, v)); got != want {
 			t.Errorf("appendFloat(%v) = %s, want %s", v, got, want)
 		}
+	}
+	// Whole milliseconds (appendMillis) across its range and past it, and
+	// differences of two, as ages are.
+	r := rand.New(rand.NewPCG(1, 2))
+	var vs []float64
+	for _, ms := range []int64{1, 9, 10, 11, 99, 100, 999, 1000, 1001, 1010, 1100, 999999999, 1e9, 1e9 + 1, 1e12 - 1, 1e12,
+		1732449481123, 1732449481000, 1732449480000, 1 << 43, 1<<43 - 1, 8589934591999, 8589934592000, 8589934592001, 1e16} {
+		vs = append(vs, float64(ms)/1e3, -float64(ms)/1e3)
+	}
+	for range 200000 {
+		scale := int64(1) << r.IntN(44)
+		a, b := r.Int64N(scale)+1, r.Int64N(scale)+1
+		vs = append(vs, float64(a)/1e3, -float64(a)/1e3, float64(a)/1e3-float64(b)/1e3, float64(a)/1e3+0.0001)
+	}
+	for _, v := range vs {
+		checkAppendFloat(t, v)
+	}
+}
+
+// FuzzAppendFloat: appendFloat writes any number as strconv does.
+func FuzzAppendFloat(f *testing.F) {
+	for _, ms := range []int64{1, 1000, 1732449481123, -1732449481123, 123456789} {
+		f.Add(ms, int64(0))
+	}
+	f.Fuzz(func(t *testing.T, a, b int64) {
+		checkAppendFloat(t, float64(a)/1e3)
+		checkAppendFloat(t, float64(a)/1e3-float64(b)/1e3)
+		checkAppendFloat(t, math.Float64frombits(uint64(a)))
+	})
+}
+
+func checkAppendFloat(t *testing.T, v float64) {
+	if v == math.Trunc(v) && math.Abs(v) < 1e6 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return // written as the cases above say
+	}
+	if got, want := string(appendFloat(nil, v)), strconv.FormatFloat(v, 'g', -1, 64); got != want {
+		t.Fatalf("appendFloat(%v) = %s, want %s", v, got, want)
 	}
 }
 

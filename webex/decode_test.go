@@ -246,3 +246,67 @@ func BenchmarkDecodeRoomsPage(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/room")
 	})
 }
+
+// TestDecodePageRaw: a page of json.RawMessage items decodes as
+// encoding/json decodes it, item for item, or fails as it does.
+func TestDecodePageRaw(t *testing.T) {
+	for _, c := range splitPageCases {
+		var got []json.RawMessage
+		err := decodePage([]byte(c), &got)
+		var want page[json.RawMessage]
+		wantErr := json.Unmarshal([]byte(c), &want)
+		if (err == nil) != (wantErr == nil) || len(got) != len(want.Items) {
+			t.Errorf("decodePage(%s): %d items, err %v; encoding/json: %d, %v", clip(c, 60), len(got), err, len(want.Items), wantErr)
+			continue
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want.Items[i]) {
+				t.Errorf("decodePage(%s): item %d is %s, want %s", clip(c, 60), i, got[i], want.Items[i])
+			}
+		}
+	}
+}
+
+// quickTimeCases are times quickTime must read as parseTime does, or leave to it.
+var quickTimeCases = []string{
+	`"2016-04-21T19:12:48.920Z"`, `"0000-01-01T00:00:00.000Z"`, `"9999-12-28T23:59:59.999Z"`, `"2024-02-28T12:00:00.001Z"`,
+	`"2024-02-29T12:00:00.001Z"`, `"2023-02-29T12:00:00.001Z"`, `"2024-04-31T12:00:00.000Z"`, `"2024-13-01T12:00:00.000Z"`,
+	`"2024-00-01T12:00:00.000Z"`, `"2024-01-00T12:00:00.000Z"`, `"2024-01-01T24:00:00.000Z"`, `"2024-01-01T23:60:00.000Z"`,
+	`"2024-01-01T23:59:60.000Z"`, `"2024-01-01T23:59:59.99Z"`, `"2024-01-01t23:59:59.999Z"`, `"2024-01-01T23:59:59.999z"`,
+	`"2024-01-01T23:59:59.999+00:00"`, `"2024-01-01 23:59:59.999Z"`, `"+024-01-01T23:59:59.999Z"`, `"2024-01-01T23:59:59.-99Z"`,
+	`"2024-01-01T23:59:59,999Z"`, `"2024-01-01T23:59:59.999Z`, `2024-01-01T23:59:59.999Z""`, `"2024-1-01T23:59:59.9999Z"`,
+}
+
+// TestQuickTime: quickTime reads Webex's times as parseTime does, to the
+// struct (location included), and leaves the rest to it.
+func TestQuickTime(t *testing.T) {
+	for _, c := range quickTimeCases {
+		checkQuickTime(t, []byte(c))
+	}
+	if _, ok := quickTime([]byte(quickTimeCases[0])); !ok {
+		t.Errorf("quickTime(%s) left Webex's own form to time.Parse", quickTimeCases[0])
+	}
+}
+
+// FuzzQuickTime: quickTime agrees with parseTime on any input.
+func FuzzQuickTime(f *testing.F) {
+	for _, c := range quickTimeCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(checkQuickTime)
+}
+
+func checkQuickTime(t *testing.T, raw []byte) {
+	got, ok := quickTime(raw)
+	if !ok {
+		return // left to parseTime
+	}
+	s, err := stringValue(raw)
+	if err != nil {
+		t.Fatalf("quickTime(%s) read what is no JSON string", raw)
+	}
+	want, err := parseTime(s)
+	if err != nil || got != want {
+		t.Fatalf("quickTime(%s) = %v, parseTime: %v, %v", raw, got, want, err)
+	}
+}
