@@ -207,3 +207,38 @@ func TestLongScrapeDoesNotDelayNormalOneOnFakeTime(t *testing.T) {
 		}
 	})
 }
+
+// TestClientLeavingDoesNotSpoilLongOneOnFakeTime: a scrape whose client
+// hangs up (its context cancelled, no deadline) starts the refresh and a
+// long scrape joins it; the one that left is answered at once, not up, and
+// the refresh goes on: the long one gets it, up, when the listing comes.
+func TestClientLeavingDoesNotSpoilLongOneOnFakeTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ws, _ := ParseWindows("1h,24h")
+		clk := &clock{now: t0}
+		src := &latentSource{memSource: activeSource(20), latency: 10 * time.Millisecond}
+		tr := NewTracker(src, Config{Windows: ws, Now: clk.Now})
+		release := src.holdRooms()
+		defer release()
+
+		leaving, leave := context.WithCancel(context.Background())
+		defer leave()
+		left := make(chan *Snapshot, 1)
+		go func() { left <- tr.Snapshot(leaving) }()
+		synctest.Wait() // the refresh waits on the listing
+		long := make(chan *Snapshot, 1)
+		go func() { s, _ := snapshotOn(tr, time.Minute); long <- s }()
+		synctest.Wait()
+
+		start := time.Now()
+		leave()
+		if s := <-left; s.Up || time.Since(start) != 0 {
+			t.Errorf("the scrape whose client left: up=%v after %v; want not up, at once", s.Up, time.Since(start))
+		}
+		time.Sleep(30 * time.Second) // the bubble's clock: the listing hangs 30 s
+		release()
+		if l := <-long; !l.Up || len(l.Rooms) != 20 || l.Pending != 0 {
+			t.Errorf("long scrape: up=%v, %d rooms, %d pending; want up, 20, 0", l.Up, len(l.Rooms), l.Pending)
+		}
+	})
+}
