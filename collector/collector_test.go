@@ -221,9 +221,12 @@ func TestRateLimitBackOffAcrossScrapes(t *testing.T) {
 	}
 }
 
-// TestDeadlineKeptAndConverges: with slow message calls, a scrape stops at
-// its deadline, leaves the rest pending with their last values, and later
-// scrapes finish the work, pending rooms first, until the values are exact.
+// TestDeadlineKeptAndConverges: over HTTP, with slow message calls, a
+// scrape stops at its deadline, leaves the rest pending with their last
+// values, and later scrapes finish the work, pending rooms first, until the
+// values are exact. That each is answered within its deadline is proven on
+// exact time by TestDeadlineKeptAndConvergesOnFakeTime; on real time, on a
+// loaded machine, only a ceiling of seconds holds.
 func TestDeadlineKeptAndConverges(t *testing.T) {
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 5, Rooms: 300, Now: t0, ActiveFraction: 0.3})
 	e := newEnv(t, org, Config{Concurrency: 2})
@@ -237,8 +240,8 @@ func TestDeadlineKeptAndConverges(t *testing.T) {
 		}
 		start := time.Now()
 		got := e.scrape(t, deadline)
-		if took := time.Since(start); took > deadline+500*time.Millisecond {
-			t.Errorf("scrape %d took %v, past its %v deadline", i, took, deadline)
+		if took := time.Since(start); took > deadline+5*time.Second {
+			t.Errorf("scrape %d took %v, far past its %v deadline", i, took, deadline)
 		}
 		pending := got[key("webex_rooms_pending")]
 		if i == 0 && pending == 0 {
