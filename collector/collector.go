@@ -40,9 +40,9 @@ func newDescs() descs {
 		up:    d("up", "1 if the Webex rooms could be listed in this scrape, else 0 (room metrics then keep their last known values)."),
 		rooms: d("rooms", "Rooms exported, by room type.", "room_type"),
 		roomsActive: d("rooms_active", "Rooms with at least one message created within the trailing window, by room type"+kept+
-			"; of the rooms whose messages are known, whatever --collector.direct-rooms says.", "room_type", "window"),
+			"; of the rooms whose messages in the window are known, whatever --collector.direct-rooms says.", "room_type", "window"),
 		messagesRecent: d("messages_recent", "Messages created within the trailing window in all rooms of the type"+kept+
-			"; of the rooms whose messages are known, whatever --collector.direct-rooms says.", "room_type", "window"),
+			"; of the rooms whose messages in the window are known, whatever --collector.direct-rooms says.", "room_type", "window"),
 		pending:      d("rooms_pending", "Rooms whose messages need reading but could not be read within the scrape's deadline or were refused; they keep their last known values and are read first next scrape."),
 		info:         d("room_info", "Information about a room the account belongs to; always 1.", "room_id", "title", "room_type", "team_id", "is_locked"),
 		created:      d("room_created_timestamp_seconds", "When the room was created, Unix time.", room...),
@@ -110,6 +110,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if !r.NoMessages && r.Read {
 			for i, c := range r.Counts {
+				if !c.Known {
+					continue
+				}
 				totals[room.Type][i].messages += int(c.Messages)
 				if c.Messages > 0 {
 					totals[room.Type][i].active++

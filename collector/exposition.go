@@ -259,6 +259,9 @@ func writeRooms(s *Snapshot, help map[string]string, seed maphash.Seed, out func
 			t.active, t.messages = make([]int, len(s.Windows)), make([]int, len(s.Windows))
 		}
 		for w, c := range r.Counts {
+			if !c.Known {
+				continue // a window with messages no read covered is in no total
+			}
 			t.messages[w] += int(c.Messages)
 			if c.Messages > 0 {
 				t.active[w]++

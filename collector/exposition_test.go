@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -334,4 +335,50 @@ func TestDirectRoomsAggregate(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestTotalsLeaveOutUnknownWindows: a room whose window still overlaps
+// messages no read covered has no value for that window, and adds nothing
+// to webex_messages_recent or webex_rooms_active either (a total with its
+// partial count in it would be short without saying so).
+func TestTotalsLeaveOutUnknownWindows(t *testing.T) {
+	// Rooms in a snapshot are sorted by id.
+	windows := []Window{{Name: "1h", Duration: time.Hour}, {Name: "24h", Duration: 24 * time.Hour}}
+	room := func(id string, c1h, c24h WindowCount) RoomSnapshot {
+		return RoomSnapshot{Room: webex.Room{ID: id, Type: "group", Title: id, LastActivity: t0}, Read: true,
+			Members: -1, Refreshed: t0, LastMessage: t0, Counts: []WindowCount{c1h, c24h}}
+	}
+	snap := &Snapshot{Time: t0, Up: true, Windows: windows, Phases: []Phase{{Name: "rooms", Success: true}}, Rooms: []RoomSnapshot{
+		room("gap", WindowCount{Messages: 5, Senders: 2, Known: true}, WindowCount{Messages: 5, Senders: 2}),
+		room("known", WindowCount{Messages: 2, Senders: 1, Known: true}, WindowCount{Messages: 3, Senders: 1, Known: true}),
+	}, render: &rendering{count: new(atomic.Int64)}}
+	checkRendering(t, snap, nil)
+	var b bytes.Buffer
+	if err := snap.WriteText(&b, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`webex_messages_recent{room_type="group",window="1h"} 7`,
+		`webex_messages_recent{room_type="group",window="24h"} 3`,
+		`webex_rooms_active{room_type="group",window="1h"} 2`,
+		`webex_rooms_active{room_type="group",window="24h"} 1`,
+	} {
+		if !strings.Contains(b.String(), want+"\n") {
+			t.Errorf("want %s in:\n%s", want, grepLines(b.String(), "_recent{", "_active{"))
+		}
+	}
+}
+
+// grepLines is the lines of text that contain one of subs.
+func grepLines(text string, subs ...string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		for _, s := range subs {
+			if strings.Contains(l, s) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }
