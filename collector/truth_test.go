@@ -349,3 +349,32 @@ func TestTokenSwapRelearnsAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletedNewestMessageNoNewOneCostsNoPaging (issue 16, defect 5): the
+// newest known message is deleted and no new message comes, but the room's
+// lastActivity keeps moving (members, edits): every read stops by time at
+// the deleted message's creation, one call each, not a page of the whole
+// window each time until a new message is read.
+func TestDeletedNewestMessageNoNewOneCostsNoPaging(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 34, Rooms: 3, Now: t0})
+	e := newEnv(t, org, Config{})
+	room := e.srv.Rooms()[0]
+	for i := range 400 {
+		e.srv.PostMessage(room.ID, org.People[i%3].ID, t0.Add(-20*time.Hour+time.Duration(i)*time.Minute))
+	}
+	e.scrape(t, 10*time.Second)
+	msgs := e.srv.Messages(room.ID)
+	e.srv.DeleteMessage(room.ID, msgs[len(msgs)-1].ID)
+	for i := range 3 {
+		now := e.clock.Add(5 * time.Minute)
+		e.srv.MoveActivity(room.ID, now.Add(-time.Minute))
+		e.srv.ResetRequests()
+		got := e.scrape(t, 10*time.Second)
+		if n := messageCalls(e.srv, room.ID); n != 1 {
+			t.Errorf("move %d after the newest known message was deleted: %d /messages calls; want 1", i, n)
+		}
+		if v := got[key("webex_room_messages_total", "room_id", room.ID)]; v != 0 {
+			t.Errorf("move %d: counter %v; want 0 (no message was created)", i, v)
+		}
+	}
+}
