@@ -271,7 +271,7 @@ func BenchmarkExposition(b *testing.B) {
 		var cpu cpuMeter
 		cpu.start()
 		for b.Loop() {
-			s.render = &rendering{count: &e.tracker.fl.renders}
+			s.render = &rendering{count: &e.tracker.fl.renders, help: e.tracker.fl.descs.help}
 			s.rooms()
 		}
 		cpu.stop()
@@ -283,9 +283,9 @@ func BenchmarkExposition(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			cache := &segmentCache{}
-			s.render = &rendering{count: &e.tracker.fl.renders, cache: cache}
+			s.render = &rendering{count: &e.tracker.fl.renders, cache: cache, help: e.tracker.fl.descs.help}
 			s.rooms()
-			moved.render = &rendering{count: &e.tracker.fl.renders, cache: cache}
+			moved.render = &rendering{count: &e.tracker.fl.renders, cache: cache, help: e.tracker.fl.descs.help}
 			b.StartTimer()
 			cpu.start()
 			moved.rooms()

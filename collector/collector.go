@@ -69,7 +69,7 @@ type Collector struct {
 
 // New returns a collector whose Collect refreshes t within ctx (the scrape's deadline).
 func New(ctx context.Context, t *Tracker) *Collector {
-	return &Collector{ctx: ctx, tracker: t, d: newDescs()}
+	return &Collector{ctx: ctx, tracker: t, d: t.fl.descs}
 }
 
 // Describe implements prometheus.Collector.

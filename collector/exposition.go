@@ -44,8 +44,9 @@ import (
 // again. Prometheus always takes gzip, served as it is; a client that does
 // not pays the decompression.
 type rendering struct {
-	count *atomic.Int64 // renders made, for tests
-	cache *segmentCache // the segments of the last rendering; nil: none
+	count *atomic.Int64     // renders made, for tests
+	cache *segmentCache     // the segments of the last rendering; nil: none
+	help  map[string]string // HELP by metric name (the tracker's descs, built once)
 	once  sync.Once
 	parts [][]byte // the segments' DEFLATE blocks, in order
 	crc   uint32
@@ -118,7 +119,7 @@ func (s *Snapshot) rooms() *rendering {
 		last, seed, zw := r.cache.take()
 		next := make(map[segmentKey][]byte, len(last))
 		var z bytes.Buffer
-		writeRooms(s, newDescs().help, seed, func(text []byte) {
+		writeRooms(s, r.help, seed, func(text []byte) {
 			r.crc = crc32.Update(r.crc, crc32.IEEETable, text)
 			r.n += len(text)
 			k := segmentKey{maphash.Bytes(seed, text), len(text)}
@@ -156,7 +157,7 @@ var finalEmptyBlock = []byte{3, 0}
 // once; otherwise the shared part is decompressed as it is written.
 func (s *Snapshot) WriteText(w io.Writer, own []byte, gz bool) error {
 	r := s.rooms()
-	status := appendStatus(nil, s, newDescs().help)
+	status := appendStatus(nil, s, r.help)
 	ew := &errWriter{w: w}
 	if !gz {
 		rs := make([]io.Reader, 0, len(r.parts)+1)

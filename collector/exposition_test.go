@@ -95,7 +95,7 @@ func aggregate(s *Snapshot) *Snapshot {
 // and gzip.
 func checkExposition(t *testing.T, e *env, snap *Snapshot, own []byte) {
 	t.Helper()
-	snap.render = &rendering{count: &e.tracker.fl.renders}
+	snap.render = &rendering{count: &e.tracker.fl.renders, help: e.tracker.fl.descs.help}
 	checkRendering(t, snap, own)
 }
 
@@ -179,7 +179,7 @@ func TestRenderingReusesSegments(t *testing.T) {
 		t.Fatal("refresh failed")
 	}
 	cache := &segmentCache{}
-	first.render = &rendering{count: &e.tracker.fl.renders, cache: cache}
+	first.render = &rendering{count: &e.tracker.fl.renders, cache: cache, help: e.tracker.fl.descs.help}
 	before := segmentTexts(t, first.rooms())
 
 	next := *first
@@ -189,7 +189,7 @@ func TestRenderingReusesSegments(t *testing.T) {
 	moved.Total++
 	next.Rooms = slices.Insert(next.Rooms, 7, RoomSnapshot{Room: webex.Room{ID: next.Rooms[6].Room.ID + "0", Type: "group"},
 		Counts: make([]WindowCount, len(next.Windows)), Members: -1})
-	next.render = &rendering{count: &e.tracker.fl.renders, cache: cache}
+	next.render = &rendering{count: &e.tracker.fl.renders, cache: cache, help: e.tracker.fl.descs.help}
 	r := next.rooms()
 	fresh := 0
 	for i, p := range r.parts {
@@ -351,7 +351,7 @@ func TestTotalsLeaveOutUnknownWindows(t *testing.T) {
 	snap := &Snapshot{Time: t0, Up: true, Windows: windows, Phases: []Phase{{Name: "rooms", Success: true}}, Rooms: []RoomSnapshot{
 		room("gap", WindowCount{Messages: 5, Senders: 2, Known: true}, WindowCount{Messages: 5, Senders: 2}),
 		room("known", WindowCount{Messages: 2, Senders: 1, Known: true}, WindowCount{Messages: 3, Senders: 1, Known: true}),
-	}, render: &rendering{count: new(atomic.Int64)}}
+	}, render: &rendering{count: new(atomic.Int64), help: newDescs().help}}
 	checkRendering(t, snap, nil)
 	var b bytes.Buffer
 	if err := snap.WriteText(&b, nil, false); err != nil {
@@ -381,4 +381,21 @@ func grepLines(text string, subs ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestScrapeBuildsNoDescs: the names and HELP texts are built once per
+// tracker, not at every scrape: a scrape of a rendered snapshot allocates
+// only its own framing (16 allocations; 142 when each scrape built the 18
+// Descs and their HELP map again).
+func TestScrapeBuildsNoDescs(t *testing.T) {
+	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 3, Rooms: 50, Now: t0})
+	e := newEnv(t, org, Config{})
+	e.scrape(t, 10*time.Second)
+	s := e.tracker.fl.last
+	if err := s.WriteText(io.Discard, nil, true); err != nil { // renders
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(20, func() { s.WriteText(io.Discard, nil, true) }); n > 40 {
+		t.Errorf("a gzip scrape of a rendered snapshot allocates %v times; want at most 40", n)
+	}
 }

@@ -47,6 +47,7 @@ type flights struct {
 	lastStart   time.Time    // when the last refresh started (tracker's clock)
 	renders     atomic.Int64 // renderings made (tests count them)
 	segments    segmentCache // the last rendering's, for the next
+	descs       descs        // names, HELP and labels: built once
 }
 
 // Snapshot returns a snapshot no older than the minimum interval, refreshing
@@ -99,7 +100,7 @@ func (t *Tracker) Snapshot(ctx context.Context) *Snapshot {
 func (t *Tracker) fly(f *flight) {
 	s := t.refresh(f.ctx)
 	f.ctx.stop()
-	s.render = &rendering{count: &t.fl.renders, cache: &t.fl.segments}
+	s.render = &rendering{count: &t.fl.renders, cache: &t.fl.segments, help: t.fl.descs.help}
 	t.mu.Lock()
 	t.fl.current, t.fl.last = nil, s
 	t.mu.Unlock()
@@ -118,7 +119,7 @@ func (t *Tracker) stale(waited time.Duration) *Snapshot {
 		s = *t.fl.last // shares the rendering of the rooms
 	} else {
 		s = *t.snapshotLocked(t.now(), false, t.unrunPhases())
-		s.render = &rendering{count: &t.fl.renders, cache: &t.fl.segments}
+		s.render = &rendering{count: &t.fl.renders, cache: &t.fl.segments, help: t.fl.descs.help}
 	}
 	s.Up = false
 	s.Phases = slices.Clone(s.Phases)

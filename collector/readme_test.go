@@ -28,9 +28,9 @@ func TestReadmeMetricsTable(t *testing.T) {
 
 	actual := []string{"webex_exporter_build_info"}
 	descs := make(chan *prometheus.Desc, 100)
-	New(context.Background(), nil).Describe(descs)
-	NewStateMetrics(nil).Describe(descs)
 	windows, _ := ParseWindows("1h")
+	New(context.Background(), NewTracker(nil, Config{Windows: windows})).Describe(descs)
+	NewStateMetrics(nil).Describe(descs)
 	NewPush(NewTracker(nil, Config{Windows: windows}), nil, PushConfig{}).Describe(descs)
 	close(descs)
 	name := regexp.MustCompile(`fqName: "([a-z_]+)"`)

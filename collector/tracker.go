@@ -188,7 +188,7 @@ func NewTracker(src Source, cfg Config) *Tracker {
 		now:         cfg.Now,
 		logger:      cfg.Logger,
 		rooms:       map[string]*roomState{},
-		fl:          flights{minInterval: cfg.MinInterval},
+		fl:          flights{minInterval: cfg.MinInterval, descs: newDescs()},
 
 		stateInterval: cfg.StateInterval,
 	}
