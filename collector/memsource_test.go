@@ -42,7 +42,14 @@ func (s *memSource) Messages(_ context.Context, q webex.MessagesQuery) ([]webex.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reads[q.RoomID]++
-	ms := s.msgs[q.RoomID]
+	return readBack(s.msgs[q.RoomID], q)
+}
+
+// readBack answers q from a room's messages, oldest first, as the client's
+// Messages does: newest first, from before q's cursor (a cursor naming no
+// message is Webex's 404, a *webex.CursorError) or time, down to q's stop
+// message or time.
+func readBack(ms []webex.Message, q webex.MessagesQuery) ([]webex.Message, error) {
 	end := len(ms)
 	if q.BeforeMessage != "" {
 		end = slices.IndexFunc(ms, func(m webex.Message) bool { return m.ID == q.BeforeMessage })

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -404,24 +403,9 @@ func (s truthSource) Messages(_ context.Context, q webex.MessagesQuery) ([]webex
 	if _, ok := s.srv.Room(q.RoomID); !ok {
 		return nil, &webex.APIError{Endpoint: "messages", StatusCode: 404}
 	}
-	ms := s.srv.Messages(q.RoomID) // oldest first
-	end := len(ms)
-	if q.BeforeMessage != "" {
-		end = slices.IndexFunc(ms, func(m webextest.Message) bool { return m.ID == q.BeforeMessage })
-		if end < 0 {
-			return nil, &webex.CursorError{APIError: webex.APIError{Endpoint: "messages", StatusCode: 404}, BeforeMessage: q.BeforeMessage}
-		}
+	var ms []webex.Message // oldest first
+	for _, m := range s.srv.Messages(q.RoomID) {
+		ms = append(ms, webex.Message{ID: m.ID, RoomID: m.RoomID, ParentID: m.ParentID, PersonID: m.PersonID, Created: m.Created})
 	}
-	var out []webex.Message
-	for i := end - 1; i >= 0; i-- {
-		m := ms[i]
-		if !q.Before.IsZero() && !m.Created.Before(q.Before) {
-			continue
-		}
-		if m.ID == q.StopAtID || (!q.Since.IsZero() && m.Created.Before(q.Since)) {
-			break
-		}
-		out = append(out, webex.Message{ID: m.ID, RoomID: m.RoomID, ParentID: m.ParentID, PersonID: m.PersonID, Created: m.Created})
-	}
-	return out, nil
+	return readBack(ms, q)
 }
