@@ -74,7 +74,7 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 		}
 	}
 	slices.SortFunc(shown, func(a, b *roomState) int { return strings.Compare(a.room.ID, b.room.ID) })
-	seen := map[uint32]struct{}{}
+	seen := senderSeen{stamp: make([]uint32, t.people.len())}
 	counts := make([]WindowCount, len(shown)*len(t.windows)) // one array for every room's counts
 	for _, st := range shown {
 		rs := RoomSnapshot{Room: st.room, LastMessage: st.newest, Total: st.total, Refreshed: st.refreshed,
@@ -88,7 +88,7 @@ func (t *Tracker) snapshotLocked(now time.Time, up bool, phases []Phase) *Snapsh
 		rs.Counts, counts = counts[:len(t.windows):len(t.windows)], counts[len(t.windows):]
 		for i, w := range t.windows {
 			cutoff := now.Add(-w.Duration)
-			msgs, senders := st.history.count(cutoff.UnixMilli(), seen)
+			msgs, senders := st.history.count(cutoff.UnixMilli(), &seen)
 			rs.Counts[i].Messages, rs.Counts[i].Senders = int32(msgs), int32(senders)
 			rs.Counts[i].Known = st.windowKnown(cutoff, now)
 		}
