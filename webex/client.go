@@ -85,6 +85,8 @@ type Client struct {
 	pauseErr    *RateLimitError
 	tokenSum    [sha256.Size]byte // of the token last sent: to notice a change, without a copy
 	tokenGen    uint64
+
+	bodies sync.Pool // *bytes.Buffer: answers' bodies (readBody, release)
 }
 
 // New checks the options and returns a client.
@@ -199,6 +201,21 @@ func endpointOf(path, basePath string) string {
 type response struct {
 	body   []byte
 	header http.Header
+	buf    *bytes.Buffer // holds body; see Client.release
+}
+
+// maxPooledBody: a body buffer larger than this is left to the garbage
+// collector rather than kept for the next answer.
+const maxPooledBody = 4 << 20
+
+// release gives the buffer of res's body back for another answer to be
+// read into: res.body and every slice of it must not be used after. An
+// answer not released is left to the garbage collector.
+func (c *Client) release(res *response) {
+	if res.buf != nil && res.buf.Cap() <= maxPooledBody {
+		c.bodies.Put(res.buf)
+	}
+	res.body, res.buf = nil, nil
 }
 
 // get sends an authenticated GET to u (see do).
@@ -350,7 +367,7 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.
 	if res.StatusCode/100 != 2 {
 		limit = maxErrorBody
 	}
-	body, readErr := readBody(res.Body, res.ContentLength, limit)
+	body, buf, readErr := c.readBody(res.Body, res.ContentLength, limit)
 	info.Code = strconv.Itoa(res.StatusCode)
 	c.report(info, start)
 	c.noteServerTime(res.Header.Get("Date"))
@@ -363,20 +380,26 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.
 	if int64(len(body)) > limit {
 		return nil, &DecodeError{Endpoint: endpoint, Err: fmt.Errorf("body larger than %d bytes", limit)}
 	}
-	return &response{body: body, header: res.Header}, nil
+	return &response{body: body, header: res.Header, buf: buf}, nil
 }
 
 // readBody reads a body of at most limit bytes: limit+1 read say it is
-// larger. A body whose length is announced (up to 4 MiB: an announcement is
-// not yet a body) is read into one buffer of that size rather than in
-// growing pieces copied together at the end.
-func readBody(r io.Reader, size, limit int64) ([]byte, error) {
-	if size <= 0 || size > min(limit, 4<<20) { // unknown (or 0, which a test transport may leave unset)
-		return io.ReadAll(io.LimitReader(r, limit+1))
+// larger. It is read into a buffer of c.bodies (the last answers' buffers,
+// given back by release), so that a listing's pages, most of them sent
+// without a Content-Length, are not read in growing pieces copied
+// together at every page. A buffer is grown ahead to a length announced
+// (up to 4 MiB: an announcement is not yet a body).
+func (c *Client) readBody(r io.Reader, size, limit int64) ([]byte, *bytes.Buffer, error) {
+	buf, _ := c.bodies.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
 	}
-	b := make([]byte, size)
-	n, err := io.ReadFull(r, b)
-	return b[:n], err
+	buf.Reset()
+	if size > 0 && size <= min(limit, maxPooledBody) {
+		buf.Grow(int(size) + bytes.MinRead) // room to read the end of the body too
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	return buf.Bytes(), buf, err
 }
 
 func (c *Client) report(info RequestInfo, start time.Time) {

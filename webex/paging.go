@@ -34,13 +34,17 @@ func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T)
 			return &DecodeError{Endpoint: endpoint, Err: err}
 		}
 		more, err := visit(p.Items)
+		n := len(p.Items)
+		// The items may be slices of the body: not to be used after this.
+		p.Items = nil
+		c.release(res)
 		if err != nil {
 			return &DecodeError{Endpoint: endpoint, Err: err}
 		}
 		if !more {
 			return nil
 		}
-		if len(p.Items) == 0 {
+		if n == 0 {
 			empty++
 		} else {
 			empty = 0
