@@ -85,8 +85,6 @@ type Client struct {
 	pauseErr    *RateLimitError
 	tokenSum    [sha256.Size]byte // of the token last sent: to notice a change, without a copy
 	tokenGen    uint64
-
-	bodies sync.Pool // *bytes.Buffer: answers' bodies (readBody, release)
 }
 
 // New checks the options and returns a client.
@@ -201,26 +199,12 @@ func endpointOf(path, basePath string) string {
 type response struct {
 	body   []byte
 	header http.Header
-	buf    *bytes.Buffer // holds body; see Client.release
-}
-
-// maxPooledBody: a body buffer larger than this is left to the garbage
-// collector rather than kept for the next answer.
-const maxPooledBody = 4 << 20
-
-// release gives the buffer of res's body back for another answer to be
-// read into: res.body and every slice of it must not be used after. An
-// answer not released is left to the garbage collector.
-func (c *Client) release(res *response) {
-	if res.buf != nil && res.buf.Cap() <= maxPooledBody {
-		c.bodies.Put(res.buf)
-	}
-	res.body, res.buf = nil, nil
+	buf    *bytes.Buffer // holds body: the next page of a listing is read into it (list)
 }
 
 // get sends an authenticated GET to u (see do).
 func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
-	return c.do(ctx, http.MethodGet, u, nil)
+	return c.do(ctx, http.MethodGet, u, nil, nil)
 }
 
 // do sends an authenticated request with an optional JSON body to u (which
@@ -230,7 +214,8 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 // at once with a smaller max instead, while its max can shrink (see
 // pageSizeHold). Every attempt is reported to Observe. A POST is sent
 // once: it is not idempotent, so no answer makes it safe to repeat.
-func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte) (*response, error) {
+// The answer's body is read into into, when not nil (its content is lost).
+func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte, into *bytes.Buffer) (*response, error) {
 	if !c.sameOrigin(u) {
 		return nil, &PagingError{Endpoint: endpointOf(u.Path, c.base.Path), Reason: "foreign host", URL: origin(u)}
 	}
@@ -247,7 +232,7 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte)
 		if err := c.waitGate(ctx); err != nil {
 			return nil, err
 		}
-		resp, err := c.roundTrip(ctx, method, endpoint, u, body, reducedFrom)
+		resp, err := c.roundTrip(ctx, method, endpoint, u, body, reducedFrom, into)
 		if err == nil {
 			return resp, nil
 		}
@@ -327,7 +312,7 @@ func (e *noAnswerError) Unwrap() error { return e.err }
 
 // roundTrip makes one HTTP request and turns any non-2xx answer into a typed error.
 // reducedFrom goes to Observe (see RequestInfo).
-func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.URL, body []byte, reducedFrom int) (*response, error) {
+func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.URL, body []byte, reducedFrom int, into *bytes.Buffer) (*response, error) {
 	tok, err := c.token.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("webex %s: getting token: %w", endpoint, err)
@@ -367,7 +352,7 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.
 	if res.StatusCode/100 != 2 {
 		limit = maxErrorBody
 	}
-	body, buf, readErr := c.readBody(res.Body, res.ContentLength, limit)
+	body, buf, readErr := readBody(res.Body, res.ContentLength, limit, into)
 	info.Code = strconv.Itoa(res.StatusCode)
 	c.report(info, start)
 	c.noteServerTime(res.Header.Get("Date"))
@@ -383,19 +368,19 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.
 	return &response{body: body, header: res.Header, buf: buf}, nil
 }
 
-// readBody reads a body of at most limit bytes: limit+1 read say it is
-// larger. It is read into a buffer of c.bodies (the last answers' buffers,
-// given back by release), so that a listing's pages, most of them sent
-// without a Content-Length, are not read in growing pieces copied
-// together at every page. A buffer is grown ahead to a length announced
-// (up to 4 MiB: an announcement is not yet a body).
-func (c *Client) readBody(r io.Reader, size, limit int64) ([]byte, *bytes.Buffer, error) {
-	buf, _ := c.bodies.Get().(*bytes.Buffer)
+// readBody reads a body of at most limit bytes (limit+1 read say it is
+// larger) into buf, or a new buffer when buf is nil, and returns the buffer
+// holding it. A listing reads each page into the buffer of the page before
+// (list), not in growing pieces copied together at every page as
+// io.ReadAll would (most pages come without a Content-Length). A buffer is
+// grown ahead to a length announced (up to 4 MiB: an announcement is not
+// yet a body).
+func readBody(r io.Reader, size, limit int64, buf *bytes.Buffer) ([]byte, *bytes.Buffer, error) {
 	if buf == nil {
 		buf = new(bytes.Buffer)
 	}
 	buf.Reset()
-	if size > 0 && size <= min(limit, maxPooledBody) {
+	if size > 0 && size <= min(limit, 4<<20) {
 		buf.Grow(int(size) + bytes.MinRead) // room to read the end of the body too
 	}
 	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
