@@ -352,6 +352,8 @@ func (t *Tracker) pruneSendersLocked() {
 	if t.people.len() < 1024 {
 		return
 	}
+	// Counting stops as soon as the live ids are found to be at least half
+	// the table (usually after a part of the rooms): nothing to forget then.
 	held, live := make([]bool, t.people.len()), 0
 	for _, st := range t.rooms {
 		for _, m := range st.history {
@@ -359,9 +361,9 @@ func (t *Tracker) pruneSendersLocked() {
 				held[m.sender], live = true, live+1
 			}
 		}
-	}
-	if t.people.len() <= 2*live {
-		return
+		if t.people.len() <= 2*live {
+			return
+		}
 	}
 	var kept senderTable
 	for _, st := range t.rooms {
