@@ -117,6 +117,9 @@ func (h history) insert(m msg) history {
 
 // prune drops messages created at or before cutoff (Unix ms).
 func (h history) prune(cutoff int64) history {
+	if len(h) == 0 || h[0].at > cutoff { // nothing to drop (most refreshes): no search
+		return h
+	}
 	i, _ := slices.BinarySearchFunc(h, cutoff+1, func(m msg, at int64) int { return cmpInt(m.at, at) })
 	if i == 0 {
 		return h
