@@ -111,6 +111,12 @@ type Tracker struct {
 	org *eventsFeed // the events feed's cursor, in ScopeOrg; nil otherwise
 
 	onWait func() // tests: called when a scrape starts waiting for another's refresh
+
+	// order is every room of the last snapshot's t.rooms, in id order:
+	// the next snapshot merges the rooms that joined into it rather than
+	// sorting them all again (snapshot.go). snaps counts the snapshots.
+	order []*roomState
+	snaps uint64
 }
 
 // roomState is what the tracker knows of one room.
@@ -148,6 +154,10 @@ type roomState struct {
 	members         int       // member count, when memberships are on
 	membersAt       time.Time // when members was read (zero: never)
 	membersActivity time.Time // the room's lastActivity then
+
+	// ordered, live: the Tracker.snaps of the last snapshot that found the
+	// room in Tracker.order, and in Tracker.rooms (snapshot.go).
+	ordered, live uint64
 }
 
 // gap is a run of a room's messages no read has reached yet: those created
@@ -342,6 +352,8 @@ func (t *Tracker) pruneSendersLocked() {
 	if t.people.len() < 1024 {
 		return
 	}
+	// Counting stops as soon as the live ids are found to be at least half
+	// the table (usually after a part of the rooms): nothing to forget then.
 	held, live := make([]bool, t.people.len()), 0
 	for _, st := range t.rooms {
 		for _, m := range st.history {
@@ -349,9 +361,9 @@ func (t *Tracker) pruneSendersLocked() {
 				held[m.sender], live = true, live+1
 			}
 		}
-	}
-	if t.people.len() <= 2*live {
-		return
+		if t.people.len() <= 2*live {
+			return
+		}
 	}
 	var kept senderTable
 	for _, st := range t.rooms {

@@ -117,6 +117,9 @@ func (h history) insert(m msg) history {
 
 // prune drops messages created at or before cutoff (Unix ms).
 func (h history) prune(cutoff int64) history {
+	if len(h) == 0 || h[0].at > cutoff { // nothing to drop (most refreshes): no search
+		return h
+	}
 	i, _ := slices.BinarySearchFunc(h, cutoff+1, func(m msg, at int64) int { return cmpInt(m.at, at) })
 	if i == 0 {
 		return h
@@ -135,14 +138,38 @@ func (h history) newestAt(t time.Time) time.Time {
 }
 
 // count returns the messages created after cutoff (Unix ms) and their
-// distinct senders. seen is scratch space, cleared here.
-func (h history) count(cutoff int64, seen map[uint32]struct{}) (messages, senders int) {
+// distinct senders, marked in seen.
+func (h history) count(cutoff int64, seen *senderSeen) (messages, senders int) {
 	i, _ := slices.BinarySearchFunc(h, cutoff+1, func(m msg, at int64) int { return cmpInt(m.at, at) })
-	clear(seen)
-	for _, m := range h[i:] {
-		seen[m.sender] = struct{}{}
+	return len(h) - i, seen.distinct(h[i:])
+}
+
+// senderSeen counts distinct senders: stamp holds, for each sender index
+// of the senderTable, the last count that met it, so that a count clears
+// nothing (a map cleared per room and window cost a tenth of a snapshot).
+type senderSeen struct {
+	stamp []uint32 // by sender index; grows to the largest index met
+	gen   uint32   // the count under way
+}
+
+// distinct returns the number of distinct senders of ms.
+func (s *senderSeen) distinct(ms []msg) int {
+	s.gen++
+	if s.gen == 0 { // wrapped: older stamps could be taken for this count's
+		clear(s.stamp)
+		s.gen = 1
 	}
-	return len(h) - i, len(seen)
+	n := 0
+	for _, m := range ms {
+		if int(m.sender) >= len(s.stamp) {
+			s.stamp = append(s.stamp, make([]uint32, int(m.sender)+1-len(s.stamp))...)
+		}
+		if s.stamp[m.sender] != s.gen {
+			s.stamp[m.sender] = s.gen
+			n++
+		}
+	}
+	return n
 }
 
 func cmpInt(a, b int64) int {

@@ -41,7 +41,7 @@ func TestHistoryCountAndPrune(t *testing.T) {
 			t.Fatalf("history out of order: %v", h)
 		}
 	}
-	seen := map[uint32]struct{}{}
+	seen := &senderSeen{}
 	// Messages created strictly after the cutoff count.
 	for _, c := range []struct {
 		cutoff            int64
@@ -50,6 +50,14 @@ func TestHistoryCountAndPrune(t *testing.T) {
 		m, s := h.count(c.cutoff, seen)
 		if m != c.messages || s != c.senders {
 			t.Errorf("count(%d) = %d messages, %d senders; want %d, %d", c.cutoff, m, s, c.messages, c.senders)
+		}
+	}
+	// Counts in a row share the stamps; one whose generation wraps to 0
+	// clears them rather than take an old stamp for its own.
+	seen = &senderSeen{stamp: make([]uint32, 4), gen: ^uint32(0)}
+	for range 3 {
+		if m, s := h.count(50, seen); m != 4 || s != 3 {
+			t.Errorf("count(50) at generation %d = %d messages, %d senders; want 4, 3", seen.gen, m, s)
 		}
 	}
 	h = h.prune(100)

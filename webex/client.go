@@ -199,11 +199,12 @@ func endpointOf(path, basePath string) string {
 type response struct {
 	body   []byte
 	header http.Header
+	buf    *bytes.Buffer // holds body: the next page of a listing is read into it (list)
 }
 
 // get sends an authenticated GET to u (see do).
 func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
-	return c.do(ctx, http.MethodGet, u, nil)
+	return c.do(ctx, http.MethodGet, u, nil, nil)
 }
 
 // do sends an authenticated request with an optional JSON body to u (which
@@ -213,7 +214,8 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 // at once with a smaller max instead, while its max can shrink (see
 // pageSizeHold). Every attempt is reported to Observe. A POST is sent
 // once: it is not idempotent, so no answer makes it safe to repeat.
-func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte) (*response, error) {
+// The answer's body is read into into, when not nil (its content is lost).
+func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte, into *bytes.Buffer) (*response, error) {
 	if !c.sameOrigin(u) {
 		return nil, &PagingError{Endpoint: endpointOf(u.Path, c.base.Path), Reason: "foreign host", URL: origin(u)}
 	}
@@ -230,7 +232,7 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte)
 		if err := c.waitGate(ctx); err != nil {
 			return nil, err
 		}
-		resp, err := c.roundTrip(ctx, method, endpoint, u, body, reducedFrom)
+		resp, err := c.roundTrip(ctx, method, endpoint, u, body, reducedFrom, into)
 		if err == nil {
 			return resp, nil
 		}
@@ -310,7 +312,7 @@ func (e *noAnswerError) Unwrap() error { return e.err }
 
 // roundTrip makes one HTTP request and turns any non-2xx answer into a typed error.
 // reducedFrom goes to Observe (see RequestInfo).
-func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.URL, body []byte, reducedFrom int) (*response, error) {
+func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.URL, body []byte, reducedFrom int, into *bytes.Buffer) (*response, error) {
 	tok, err := c.token.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("webex %s: getting token: %w", endpoint, err)
@@ -350,7 +352,7 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.
 	if res.StatusCode/100 != 2 {
 		limit = maxErrorBody
 	}
-	body, readErr := readBody(res.Body, res.ContentLength, limit)
+	body, buf, readErr := readBody(res.Body, res.ContentLength, limit, into)
 	info.Code = strconv.Itoa(res.StatusCode)
 	c.report(info, start)
 	c.noteServerTime(res.Header.Get("Date"))
@@ -363,20 +365,26 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint string, u *url.
 	if int64(len(body)) > limit {
 		return nil, &DecodeError{Endpoint: endpoint, Err: fmt.Errorf("body larger than %d bytes", limit)}
 	}
-	return &response{body: body, header: res.Header}, nil
+	return &response{body: body, header: res.Header, buf: buf}, nil
 }
 
-// readBody reads a body of at most limit bytes: limit+1 read say it is
-// larger. A body whose length is announced (up to 4 MiB: an announcement is
-// not yet a body) is read into one buffer of that size rather than in
-// growing pieces copied together at the end.
-func readBody(r io.Reader, size, limit int64) ([]byte, error) {
-	if size <= 0 || size > min(limit, 4<<20) { // unknown (or 0, which a test transport may leave unset)
-		return io.ReadAll(io.LimitReader(r, limit+1))
+// readBody reads a body of at most limit bytes (limit+1 read say it is
+// larger) into buf, or a new buffer when buf is nil, and returns the buffer
+// holding it. A listing reads each page into the buffer of the page before
+// (list), not in growing pieces copied together at every page as
+// io.ReadAll would (most pages come without a Content-Length). A buffer is
+// grown ahead to a length announced (up to 4 MiB: an announcement is not
+// yet a body).
+func readBody(r io.Reader, size, limit int64, buf *bytes.Buffer) ([]byte, *bytes.Buffer, error) {
+	if buf == nil {
+		buf = new(bytes.Buffer)
 	}
-	b := make([]byte, size)
-	n, err := io.ReadFull(r, b)
-	return b[:n], err
+	buf.Reset()
+	if size > 0 && size <= min(limit, 4<<20) {
+		buf.Grow(int(size) + bytes.MinRead) // room to read the end of the body too
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	return buf.Bytes(), buf, err
 }
 
 func (c *Client) report(info RequestInfo, start time.Time) {

@@ -94,9 +94,10 @@ func (c *Client) Messages(ctx context.Context, q MessagesQuery) ([]Message, erro
 	}
 	var out []Message
 	d := c.itemDecoder("messages")
-	err := list(ctx, c, c.endpoint("messages", v), func(items []json.RawMessage) (bool, error) {
+	d.valid = true // the page was validated whole (validItem), so each item need not be
+	err := list(ctx, c, c.endpoint("messages", v), func(items []validItem) (bool, error) {
 		for _, it := range items {
-			m, ok := d.message(it)
+			m, ok := d.message(json.RawMessage(it))
 			if !ok && d.id != "" && d.id == q.StopAtID {
 				return false, nil // the known message, however odd its other fields
 			}

@@ -1,6 +1,7 @@
 package webex
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -23,9 +24,10 @@ func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T)
 	endpoint := endpointOf(first.Path, c.base.Path)
 	seen := map[string]bool{}
 	empty := 0
+	var buf *bytes.Buffer // the last page's: the next is read into it
 	for u := first; u != nil; {
 		seen[u.String()] = true
-		res, err := c.get(ctx, u)
+		res, err := c.do(ctx, http.MethodGet, u, nil, buf)
 		if err != nil {
 			return cursorError(u, err)
 		}
@@ -34,13 +36,16 @@ func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T)
 			return &DecodeError{Endpoint: endpoint, Err: err}
 		}
 		more, err := visit(p.Items)
+		n := len(p.Items)
+		// The items may be slices of the body, which the next page overwrites.
+		p.Items, buf = nil, res.buf
 		if err != nil {
 			return &DecodeError{Endpoint: endpoint, Err: err}
 		}
 		if !more {
 			return nil
 		}
-		if len(p.Items) == 0 {
+		if n == 0 {
 			empty++
 		} else {
 			empty = 0

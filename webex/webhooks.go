@@ -145,7 +145,7 @@ func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.do(ctx, http.MethodDelete, u, nil)
+	_, err = c.do(ctx, http.MethodDelete, u, nil, nil)
 	return err
 }
 
@@ -173,7 +173,7 @@ func (c *Client) webhookCall(ctx context.Context, method, id string, body any) (
 			return Webhook{}, fmt.Errorf("webex webhooks: %w", err)
 		}
 	}
-	res, err := c.do(ctx, method, u, b)
+	res, err := c.do(ctx, method, u, b, nil)
 	if err != nil {
 		return Webhook{}, err
 	}
