@@ -155,10 +155,10 @@ func TestFutureMessageDoesNotFreezeRoom(t *testing.T) {
 	}
 }
 
-// TestDeletedNewestMessageCostsNoPaging (defect 6): after the newest known
-// message is deleted, a read stops at the first older message instead of
-// paging through the whole window.
-func TestDeletedNewestMessageCostsNoPaging(t *testing.T) {
+// readThenDeleteNewest reads a room of 400 messages in full, then deletes
+// its newest message at the fake.
+func readThenDeleteNewest(t *testing.T) (*env, *webextest.Org, webextest.Room) {
+	t.Helper()
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 34, Rooms: 3, Now: t0})
 	e := newEnv(t, org, Config{})
 	room := e.srv.Rooms()[0]
@@ -168,6 +168,14 @@ func TestDeletedNewestMessageCostsNoPaging(t *testing.T) {
 	e.scrape(t, 10*time.Second)
 	msgs := e.srv.Messages(room.ID)
 	e.srv.DeleteMessage(room.ID, msgs[len(msgs)-1].ID) // the newest known
+	return e, org, room
+}
+
+// TestDeletedNewestMessageCostsNoPaging (defect 6): after the newest known
+// message is deleted, a read stops at the first older message instead of
+// paging through the whole window.
+func TestDeletedNewestMessageCostsNoPaging(t *testing.T) {
+	e, org, room := readThenDeleteNewest(t)
 	now := e.clock.Add(5 * time.Minute)
 	e.srv.PostMessage(room.ID, org.People[0].ID, now.Add(-time.Minute))
 	e.srv.ResetRequests()
@@ -356,15 +364,7 @@ func TestTokenSwapRelearnsAccount(t *testing.T) {
 // the deleted message's creation, one call each, not a page of the whole
 // window each time until a new message is read.
 func TestDeletedNewestMessageNoNewOneCostsNoPaging(t *testing.T) {
-	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 34, Rooms: 3, Now: t0})
-	e := newEnv(t, org, Config{})
-	room := e.srv.Rooms()[0]
-	for i := range 400 {
-		e.srv.PostMessage(room.ID, org.People[i%3].ID, t0.Add(-20*time.Hour+time.Duration(i)*time.Minute))
-	}
-	e.scrape(t, 10*time.Second)
-	msgs := e.srv.Messages(room.ID)
-	e.srv.DeleteMessage(room.ID, msgs[len(msgs)-1].ID)
+	e, _, room := readThenDeleteNewest(t)
 	for i := range 3 {
 		now := e.clock.Add(5 * time.Minute)
 		e.srv.MoveActivity(room.ID, now.Add(-time.Minute))

@@ -132,24 +132,3 @@ func cloneMessages(ms []Message) []Message {
 	}
 	return out
 }
-
-// clone returns a deep copy of o.
-func (o *Org) clone() *Org {
-	c := &Org{
-		ID:          o.ID,
-		Me:          o.Me,
-		People:      slices.Clone(o.People),
-		Teams:       slices.Clone(o.Teams),
-		Rooms:       slices.Clone(o.Rooms),
-		OtherRooms:  slices.Clone(o.OtherRooms),
-		Messages:    make(map[string][]Message, len(o.Messages)),
-		Memberships: make(map[string][]string, len(o.Memberships)),
-	}
-	for id, ms := range o.Messages {
-		c.Messages[id] = cloneMessages(ms)
-	}
-	for id, ps := range o.Memberships {
-		c.Memberships[id] = slices.Clone(ps)
-	}
-	return c
-}
