@@ -17,6 +17,13 @@ import (
 // the exporter's, so a log pipeline keyed on either finds every line in one
 // shape, in logfmt and in json (go-kit's json logger sorts the keys anyway).
 
+// withHead gives next's lines the exporter's ts and caller (after level,
+// which level.Info and friends put first): every go-kit logger the
+// exporter logs through is made with it.
+func withHead(next log.Logger) log.Logger {
+	return log.With(next, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+}
+
 // newSlogger returns the slog.Logger for exporter-toolkit: its lines go to
 // base (newLogger's logger, without ts and caller) in the exporter's format.
 func newSlogger(base log.Logger, lvl slog.Leveler) *slog.Logger {

@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	base := newLogger(cfg.log, stderr)
-	logger := log.With(base, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	logger := withHead(base)
 	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 
 	exporterReg := prometheus.NewRegistry()
@@ -180,7 +180,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	var push *collector.Push
 	// Refused deliveries, and what net/http says of the webhook listener's
 	// connections, are logged at most once a minute for each reason.
-	refusals := log.With(newRateLimitedLogger(base, refusalLogEvery, time.Now), "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	refusals := withHead(newRateLimitedLogger(base, refusalLogEvery, time.Now))
 	if cfg.webhook.url != "" {
 		secret, err := readWebhookSecret(cfg.webhook.secretFile)
 		if err != nil {
