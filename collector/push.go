@@ -11,6 +11,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/webex-exporter/webex_exporter/collector/state"
 	"github.com/webex-exporter/webex_exporter/webex"
 )
 
@@ -18,7 +19,7 @@ import (
 // messages:created webhook delivery, signed with the webhook's secret) to
 // the exporter, which records it in the state before it answers. Polling
 // goes on: a room whose lastActivity moved is read only when no delivered
-// message explains the move (see plan), so a lost delivery is caught at the
+// message explains the move (see state.Plan), so a lost delivery is caught at the
 // next scrape, and a steady state with push costs the rooms listing alone.
 //
 // The feed keeps its own cursor in the state (the webhook's id and secret,
@@ -143,7 +144,7 @@ func (t *Tracker) attachPush(f feed, reconcile time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.feeds = slices.Insert(slices.Clone(t.feeds), min(1, len(t.feeds)), f)
-	t.reconcile = reconcile
+	t.state.SetReconcile(reconcile)
 }
 
 // The push feed's part of a refresh: no phase of its own, but the webhook
@@ -215,22 +216,15 @@ func (p *Push) deliver(body []byte, signature string) string {
 	return p.state.pushed(webex.Message{ID: m.ID, RoomID: m.RoomID, PersonID: m.PersonID, Created: m.Created})
 }
 
-// pushed records a pushed message in its room.
+// pushed records a pushed message in its room (state.Pushed).
 func (t *Tracker) pushed(m webex.Message) string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	st := t.rooms[m.RoomID]
-	if st == nil || st.noMessages {
-		return PushUnknownRoom
-	}
-	now := t.now()
-	if t.ingestLocked(st, []webex.Message{m}, origin{}, now) == 0 {
+	switch t.state.Pushed(m, t.now()) {
+	case state.PushedNew:
+		return PushAccepted
+	case state.PushedDuplicate:
 		return PushDuplicate
 	}
-	if st.watched && st.unreadSince == 0 {
-		st.unreadSince = now.UnixMilli() // a read confirms it within t.reconcile
-	}
-	return PushAccepted
+	return PushUnknownRoom
 }
 
 // maintain, called by each refresh, sets the webhook up (once), and checks
