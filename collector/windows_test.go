@@ -10,7 +10,7 @@ func TestParseWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Window{{"1h", time.Hour}, {"24h", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}}
+	want := []Window{{Name: "1h", Duration: time.Hour}, {Name: "24h", Duration: 24 * time.Hour}, {Name: "7d", Duration: 7 * 24 * time.Hour}}
 	if len(ws) != len(want) {
 		t.Fatalf("got %v, want %v", ws, want)
 	}
