@@ -62,7 +62,7 @@ func (t *Tracker) learnAccount(ctx context.Context) error {
 func (t *Tracker) adoptLocked(id string) {
 	if changed, forgotten := t.state.Owner(id); changed {
 		level.Warn(t.logger).Log("msg", "The token now belongs to another Webex account; starting over with its rooms", "rooms_forgotten", forgotten)
-		t.webhook = webhookState{} // the other account's
+		t.webhook.set(webhookState{}) // the other account's
 	}
 	if r := t.restored; r != nil {
 		t.restored = nil

@@ -190,7 +190,7 @@ func (t *Tracker) saveState() (statefile.Header, func(*statefile.Writer) error) 
 		windows = append(windows, w.Name)
 	}
 	var webhook *savedWebhook
-	if w := t.webhook; w.id != "" {
+	if w := t.webhook.get(); w.id != "" {
 		webhook = &savedWebhook{ID: w.id, TargetURL: w.targetURL}
 		if !w.fileSecret {
 			webhook.Secret = w.secret
@@ -314,7 +314,7 @@ func (t *Tracker) restoreLocked(s *savedState) {
 	if w := s.Webhook; w != nil {
 		// No secret: it was --webhook.secret-file's, which the push feed
 		// knows (and uses) by itself.
-		t.webhook = webhookState{id: w.ID, secret: w.Secret, targetURL: w.TargetURL, fileSecret: w.Secret == ""}
+		t.webhook.set(webhookState{id: w.ID, secret: w.Secret, targetURL: w.TargetURL, fileSecret: w.Secret == ""})
 	}
 	if f := t.org; f != nil && s.Events != nil {
 		f.restore(*s.Events, s.Written, reach, now)

@@ -213,9 +213,7 @@ func TestStateFileRoundTrip(t *testing.T) {
 			r.Gaps, once = []state.GapRecord{{BeforeID: "m", Until: t0, Backlog: true, Failures: 2}, {Before: t0}}, false
 		}
 	})
-	e.tracker.mu.Lock()
-	e.tracker.webhook = webhookState{id: "hook", secret: "generated-secret-0123456789abcdef", targetURL: "https://example.com/hook"}
-	e.tracker.mu.Unlock()
+	e.tracker.webhook.set(webhookState{id: "hook", secret: "generated-secret-0123456789abcdef", targetURL: "https://example.com/hook"})
 	if err := e.tracker.SaveState(); err != nil {
 		t.Fatal(err)
 	}
@@ -443,9 +441,7 @@ func TestStateKeepsNoFileSecret(t *testing.T) {
 	if after := p.srv.Webhooks(); len(after) != 1 || after[0].ID != hooks[0].ID || after[0].Secret != secret {
 		t.Errorf("the webhook changed across the restart")
 	}
-	e2.tracker.mu.Lock()
-	known := e2.tracker.webhook.secret == secret
-	e2.tracker.mu.Unlock()
+	known := e2.tracker.webhook.get().secret == secret
 	if !known {
 		t.Error("the restarted exporter does not know the secret")
 	}
@@ -534,8 +530,8 @@ func TestStateWriteWhileIngesting(t *testing.T) {
 		default:
 			// Newer than the newest: each resets the room's newest ids.
 			id := ids[pushed%len(ids)]
-			tr.pushed(webex.Message{ID: fmt.Sprintf("pushed-%d", pushed), RoomID: id,
-				PersonID: "p", Created: t0.Add(-time.Minute + time.Duration(pushed+1)*time.Microsecond)})
+			tr.state.Pushed(webex.Message{ID: fmt.Sprintf("pushed-%d", pushed), RoomID: id,
+				PersonID: "p", Created: t0.Add(-time.Minute + time.Duration(pushed+1)*time.Microsecond)}, t0)
 			pushed++
 		}
 	}

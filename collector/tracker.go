@@ -89,8 +89,7 @@ type Tracker struct {
 	// restored is a state file's content waiting for the account to be
 	// known, to be adopted or discarded (see adoptLocked).
 	restored *savedState
-	feeds    []feed       // run in this order by each refresh (refresh.go); set before the first
-	webhook  webhookState // the push feed's cursor
+	feeds    []feed // run in this order by each refresh (refresh.go); set before the first
 	// stateAttempt: the last attempt to write the state file (t.now).
 	stateAttempt time.Time
 
@@ -101,7 +100,8 @@ type Tracker struct {
 	stateInterval time.Duration
 	writeMu       sync.Mutex // one write at a time
 
-	org *eventsFeed // the events feed (and its cursor), in ScopeOrg; nil otherwise
+	org     *eventsFeed   // the events feed (and its cursor), in ScopeOrg; nil otherwise
+	webhook webhookCursor // the push feed's cursor (push.go), carried also while push is off
 
 	onWait func() // tests: called when a scrape starts waiting for another's refresh
 }
