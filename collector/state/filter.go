@@ -62,7 +62,7 @@ func (f Filter) Keep(r Room) bool {
 
 // Shows reports whether a room the filters keep so far is exported:
 // described is whether its title and team are known (the org scope knows
-// a room from events by id and type until GET /rooms/{id} answers). With
+// a room from events by id and type until it is described). With
 // a title or team filter set, a room whose title and team are unknown is
 // not exported: the filters fail closed.
 func (f Filter) Shows(described bool) bool {
