@@ -360,3 +360,65 @@ func TestOwnerChangeForgets(t *testing.T) {
 		t.Errorf("another owner: changed %v, forgot %d, owned %v; want true, 1, false", changed, n, s.Owned())
 	}
 }
+
+// TestReconcilePushedMoves: a move a pushed message explains is not read
+// at once, but within the reconcile interval of the first such move; a
+// move no known message explains is read at once.
+func TestReconcilePushedMoves(t *testing.T) {
+	s := newTestState(Config{})
+	s.SetReconcile(10 * time.Minute)
+	s.Listed([]Room{room("a", t0.Add(-time.Hour))}, t0)
+	readAll(t, s, t0, map[string][]Message{"a": {message("a", 1, t0.Add(-time.Hour))}})
+
+	now := t0.Add(time.Minute)
+	m := message("a", 2, now.Add(-time.Second))
+	if got := s.Pushed(m, now); got != PushedNew {
+		t.Fatalf("pushed: %v", got)
+	}
+	s.Listed([]Room{room("a", m.Created)}, now)
+	if reads, unexplained := s.Plan(now, false); len(reads) != 0 || unexplained {
+		t.Fatalf("a pushed move: %d reads (unexplained %v); want none yet", len(reads), unexplained)
+	}
+	later := now.Add(10 * time.Minute)
+	s.Listed([]Room{room("a", m.Created)}, later)
+	reads, _ := s.Plan(later, false)
+	if len(reads) != 1 || reads[0].Top == nil || !reads[0].Top.Since.Equal(t0.Add(-time.Hour)) {
+		t.Fatalf("after the reconcile interval: %+v; want a read from what reads covered (below the pushed message)", reads)
+	}
+	lost := message("a", 3, now.Add(-30*time.Second)) // never delivered
+	s.TopRead(reads[0], []Message{m, lost}, Done, later)
+	if r, _ := roomOf(s, "a", later); r.Total != 2 {
+		t.Errorf("total %d after the reconciling read; want 2 (the pushed one once, the lost one)", r.Total)
+	}
+
+	// A move no known message explains: read at once.
+	s.Listed([]Room{room("a", later.Add(-time.Second))}, later.Add(time.Second))
+	if reads, unexplained := s.Plan(later.Add(time.Second), false); len(reads) != 1 || !unexplained {
+		t.Errorf("an unexplained move: %d reads (unexplained %v); want 1, true", len(reads), unexplained)
+	}
+}
+
+// TestMembersDue: members are read for listed rooms never read, moved, or
+// read MembersEvery ago.
+func TestMembersDue(t *testing.T) {
+	s := newTestState(Config{Members: true, MembersEvery: time.Hour})
+	s.Listed([]Room{room("a", t0.Add(-time.Hour)), room("b", t0.Add(-time.Minute))}, t0)
+	if due := s.MembersDue(t0); len(due) != 2 || due[0].RoomID != "b" {
+		t.Fatalf("due %v; want both, b (the more recently active) first", due)
+	}
+	s.Members("a", 3, t0.Add(-time.Hour), t0)
+	s.Members("b", 5, t0.Add(-time.Minute), t0)
+	if due := s.MembersDue(t0.Add(time.Minute)); len(due) != 0 {
+		t.Errorf("due %v right after reading both", due)
+	}
+	s.Listed([]Room{room("a", t0.Add(-time.Hour)), room("b", t0)}, t0.Add(time.Minute))
+	if due := s.MembersDue(t0.Add(time.Minute)); len(due) != 1 || due[0].RoomID != "b" {
+		t.Errorf("due %v; want b (moved)", due)
+	}
+	if due := s.MembersDue(t0.Add(time.Hour)); len(due) != 2 {
+		t.Errorf("due %v an hour later; want both", due)
+	}
+	if r, _ := roomOf(s, "a", t0); r.Members != 3 {
+		t.Errorf("members %d, want 3", r.Members)
+	}
+}
