@@ -60,13 +60,10 @@ func (t *Tracker) learnAccount(ctx context.Context) error {
 // same account is taken over, one of another account is discarded, and so
 // is the state of an account the token no longer belongs to.
 func (t *Tracker) adoptLocked(id string) {
-	if t.owner != "" && t.owner != id {
-		level.Warn(t.logger).Log("msg", "The token now belongs to another Webex account; starting over with its rooms", "rooms_forgotten", len(t.rooms))
-		clear(t.rooms)
-		t.people = senderTable{}
-		t.webhook = webhookState{} // the other account's
+	if changed, forgotten := t.state.Owner(id); changed {
+		level.Warn(t.logger).Log("msg", "The token now belongs to another Webex account; starting over with its rooms", "rooms_forgotten", forgotten)
+		t.webhook.set(webhookState{}) // the other account's
 	}
-	t.owner = id
 	if r := t.restored; r != nil {
 		t.restored = nil
 		if r.Account != id {

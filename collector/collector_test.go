@@ -12,6 +12,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/webex-exporter/webex_exporter/collector/state"
 	"github.com/webex-exporter/webex_exporter/webex"
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
 )
@@ -409,9 +410,11 @@ func TestGapBelowDeletedMessage(t *testing.T) {
 		t.Fatalf("pending = %v after an interrupted read; want 1", got[key("webex_rooms_pending")])
 	}
 	// The gap starts below a message the fake does not know: like a deleted one, 404.
-	e.tracker.mu.Lock()
-	e.tracker.rooms[busy.ID].gaps[0].beforeID = webextest.MakeID("MESSAGE", 987654)
-	e.tracker.mu.Unlock()
+	editRooms(e.tracker, e.clock.Now(), func(r *state.RoomRecord) {
+		if r.ID == busy.ID {
+			r.Gaps[0].BeforeID = webextest.MakeID("MESSAGE", 987654)
+		}
+	})
 	e.clock.Add(time.Minute)
 	got = e.scrape(t, 10*time.Second)
 	if got[key("webex_rooms_pending")] != 0 || got[key("webex_scrape_collector_success", "collector", "messages")] != 1 {
@@ -438,9 +441,8 @@ func TestIngestThenPoll(t *testing.T) {
 		pushed = append(pushed, webex.Message{ID: m.ID, RoomID: m.RoomID, PersonID: m.PersonID, Created: m.Created})
 	}
 	totalOf := func() uint64 {
-		e.tracker.mu.Lock()
-		defer e.tracker.mu.Unlock()
-		return e.tracker.rooms[room.ID].total
+		r, _ := roomRecord(e.tracker, room.ID)
+		return r.Total
 	}
 	before := totalOf()
 	e.tracker.Ingest(room.ID, pushed)

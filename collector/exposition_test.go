@@ -44,8 +44,8 @@ func TestExpositionMatchesClientGolang(t *testing.T) {
 		return webex.Room{ID: id, Title: title, Type: typ, TeamID: team, IsLocked: locked,
 			Created: at("2024-02-29T23:59:59.999Z"), LastActivity: at("2026-11-24T11:58:01.123Z")}
 	}
-	counts := []WindowCount{{1, 1, true}, {3, 2, true}, {12345, 17, true}, {40, 9, true}}
-	partly := []WindowCount{{1, 1, true}, {3, 2, true}, {12345, 17, false}, {40, 9, false}} // a gap 2 windows overlap
+	counts := []WindowCount{{Messages: 1, Senders: 1, Known: true}, {Messages: 3, Senders: 2, Known: true}, {Messages: 12345, Senders: 17, Known: true}, {Messages: 40, Senders: 9, Known: true}}
+	partly := []WindowCount{{Messages: 1, Senders: 1, Known: true}, {Messages: 3, Senders: 2, Known: true}, {Messages: 12345, Senders: 17, Known: false}, {Messages: 40, Senders: 9, Known: false}} // a gap 2 windows overlap
 	handmade := &Snapshot{
 		Time: at("2026-11-24T12:00:00.007Z"), Up: true, Pending: 3, Windows: windows,
 		TokenExpiry: at("2026-12-08T12:00:00.5Z"),

@@ -118,7 +118,7 @@ func (t *Tracker) stale(waited time.Duration) *Snapshot {
 	if t.fl.last != nil {
 		s = *t.fl.last // shares the rendering of the rooms
 	} else {
-		s = *t.snapshotLocked(t.now(), false, t.unrunPhases())
+		s = *t.snapshot(t.now(), false, t.unrunPhases())
 		s.render = &rendering{count: &t.fl.renders, cache: &t.fl.segments, help: t.fl.descs.help}
 	}
 	s.Up = false

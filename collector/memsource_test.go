@@ -128,10 +128,10 @@ func TestStateWithoutHTTP(t *testing.T) {
 	if !s.Up || busy == nil || quiet == nil {
 		t.Fatalf("up=%v rooms=%d; want both rooms", s.Up, len(s.Rooms))
 	}
-	if !busy.Read || busy.Counts[0] != (WindowCount{30, 3, true}) || busy.Counts[1] != (WindowCount{30, 3, true}) || busy.Total != 0 {
+	if !busy.Read || busy.Counts[0] != (WindowCount{Messages: 30, Senders: 3, Known: true}) || busy.Counts[1] != (WindowCount{Messages: 30, Senders: 3, Known: true}) || busy.Total != 0 {
 		t.Errorf("busy after its first read: read=%v counts=%v total=%d; want 30 messages of 3 senders in both windows, known, total 0 (backlog)", busy.Read, busy.Counts, busy.Total)
 	}
-	if !quiet.Read || quiet.Counts[1] != (WindowCount{0, 0, true}) || src.readsOf("quiet") != 0 {
+	if !quiet.Read || quiet.Counts[1] != (WindowCount{Messages: 0, Senders: 0, Known: true}) || src.readsOf("quiet") != 0 {
 		t.Errorf("quiet room: read=%v counts=%v after %d reads; want read, 0, without a call", quiet.Read, quiet.Counts, src.readsOf("quiet"))
 	}
 
@@ -141,7 +141,7 @@ func TestStateWithoutHTTP(t *testing.T) {
 	tr.Ingest("busy", []webex.Message{m}) // redelivered
 	s = snap()
 	busy = snapRoom(s, "busy")
-	if busy.Total != 1 || busy.Counts[0] != (WindowCount{31, 4, true}) || src.readsOf("busy") != 2 {
+	if busy.Total != 1 || busy.Counts[0] != (WindowCount{Messages: 31, Senders: 4, Known: true}) || src.readsOf("busy") != 2 {
 		t.Errorf("after one message reported three times: total=%d counts=%v reads=%d; want total 1, 31 messages of 4 senders, one more read", busy.Total, busy.Counts, src.readsOf("busy"))
 	}
 
@@ -149,7 +149,7 @@ func TestStateWithoutHTTP(t *testing.T) {
 	s = snap()
 	busy = snapRoom(s, "busy")
 	// The hour now starts 29 minutes before t0: 8 of the first 30 and the new one.
-	if busy.Counts[0] != (WindowCount{9, 4, true}) || busy.Counts[1].Messages != 31 || src.readsOf("busy") != 2 {
+	if busy.Counts[0] != (WindowCount{Messages: 9, Senders: 4, Known: true}) || busy.Counts[1].Messages != 31 || src.readsOf("busy") != 2 {
 		t.Errorf("30 minutes later: counts %v after %d reads; want 9 messages in the hour, 31 in the day, no new read", busy.Counts, src.readsOf("busy"))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/webex-exporter/webex_exporter/collector/state"
 	"github.com/webex-exporter/webex_exporter/webex"
 )
 
@@ -18,11 +19,11 @@ import (
 // messages:created webhook delivery, signed with the webhook's secret) to
 // the exporter, which records it in the state before it answers. Polling
 // goes on: a room whose lastActivity moved is read only when no delivered
-// message explains the move (see plan), so a lost delivery is caught at the
+// message explains the move (see state.Plan), so a lost delivery is caught at the
 // next scrape, and a steady state with push costs the rooms listing alone.
 //
-// The feed keeps its own cursor in the state (the webhook's id and secret,
-// written to the state file); main.go owns the HTTP listener and hands each
+// The feed keeps its own cursor (the webhook's id and secret, written to
+// the state file); main.go owns the HTTP listener and hands each
 // delivery's body and signature to Deliver.
 
 // WebhookAPI is what the push feed asks of Webex (a *webex.Client).
@@ -81,10 +82,13 @@ func Rejected(result string) bool {
 // minCheckGap bounds the status checks a burst of unexplained moves makes.
 const minCheckGap = time.Minute
 
-// Push is the push feed of one tracker. It knows the tracker only as a
-// pushState, and the tracker knows it only as a feed.
+// Push is the push feed of one tracker. It reports pushed messages to the
+// tracker's state and keeps its cursor (the webhook) in a cursor the state
+// file carries; it knows no other feed and not the tracker.
 type Push struct {
-	state      pushState
+	state      *state.State
+	now        func() time.Time
+	cursor     *webhookCursor
 	logger     log.Logger
 	api        WebhookAPI
 	name, url  string
@@ -104,7 +108,7 @@ type Push struct {
 // NewPush attaches a push feed to t: t's refreshes set the webhook up and
 // check it, and Deliver records deliveries in t's state.
 func NewPush(t *Tracker, api WebhookAPI, cfg PushConfig) *Push {
-	p := &Push{state: t, logger: t.logger, api: api, name: cfg.Name, url: cfg.TargetURL, fileSecret: cfg.Secret,
+	p := &Push{state: t.state, now: t.now, cursor: &t.webhook, logger: t.logger, api: api, name: cfg.Name, url: cfg.TargetURL, fileSecret: cfg.Secret,
 		checkEvery: cfg.CheckEvery, refusals: cfg.Refusals, deliveries: map[string]uint64{},
 		enabledDesc:    prometheus.NewDesc(namespace+"_push_enabled", "1 if the exporter's webhook is set up and active (as last checked), else 0; without it, polling alone keeps the values true.", nil, nil),
 		deliveriesDesc: prometheus.NewDesc(namespace+"_push_deliveries_total", "Webhook deliveries received, by result (accepted, duplicate, unknown_room, ignored, rejected_signature, rejected_malformed, rejected_too_large).", []string{"result"}, nil),
@@ -127,15 +131,6 @@ func NewPush(t *Tracker, api WebhookAPI, cfg PushConfig) *Push {
 	return p
 }
 
-// pushState is what the push feed needs of the state: where a pushed
-// message goes, and its cursor (the webhook and its secret), which the
-// state keeps for it and the state file carries.
-type pushState interface {
-	pushed(m webex.Message) string
-	webhookCursor() webhookState
-	setWebhookCursor(webhookState)
-}
-
 // attachPush makes the tracker's refreshes run the push feed f right after
 // the poll feed, and read a move a pushed message explains within
 // reconcile.
@@ -143,7 +138,7 @@ func (t *Tracker) attachPush(f feed, reconcile time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.feeds = slices.Insert(slices.Clone(t.feeds), min(1, len(t.feeds)), f)
-	t.reconcile = reconcile
+	t.state.SetReconcile(reconcile)
 }
 
 // The push feed's part of a refresh: no phase of its own, but the webhook
@@ -155,18 +150,6 @@ func (p *Push) run(ctx context.Context, r *pass) []Phase {
 	return nil
 }
 
-func (t *Tracker) webhookCursor() webhookState {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.webhook
-}
-
-func (t *Tracker) setWebhookCursor(w webhookState) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.webhook = w
-}
-
 // webhookState is the push feed's cursor in the state: its webhook and the
 // secret its deliveries are signed with.
 type webhookState struct {
@@ -174,6 +157,26 @@ type webhookState struct {
 	// fileSecret: the secret is --webhook.secret-file's, not written to
 	// the state file.
 	fileSecret bool
+}
+
+// webhookCursor holds the push feed's cursor: the feed reads and sets it,
+// the state file carries it (also while push is off, for the next start
+// with it on), and a change of account clears it.
+type webhookCursor struct {
+	mu sync.Mutex
+	w  webhookState
+}
+
+func (c *webhookCursor) get() webhookState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.w
+}
+
+func (c *webhookCursor) set(w webhookState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.w = w
 }
 
 // Deliver records one delivery: its signature checked against the secret
@@ -197,7 +200,7 @@ func (p *Push) deliver(body []byte, signature string) string {
 	}
 	secret := p.fileSecret
 	if secret == "" {
-		secret = p.state.webhookCursor().secret
+		secret = p.cursor.get().secret
 	}
 	if !webex.VerifySignature(body, secret, signature) {
 		return PushRejectedSignature
@@ -212,25 +215,13 @@ func (p *Push) deliver(body []byte, signature string) string {
 		return PushRejectedMalformed
 	}
 	m := d.Message
-	return p.state.pushed(webex.Message{ID: m.ID, RoomID: m.RoomID, PersonID: m.PersonID, Created: m.Created})
-}
-
-// pushed records a pushed message in its room.
-func (t *Tracker) pushed(m webex.Message) string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	st := t.rooms[m.RoomID]
-	if st == nil || st.noMessages {
-		return PushUnknownRoom
-	}
-	now := t.now()
-	if t.ingestLocked(st, []webex.Message{m}, origin{}, now) == 0 {
+	switch p.state.Pushed(webex.Message{ID: m.ID, RoomID: m.RoomID, PersonID: m.PersonID, Created: m.Created}, p.now()) {
+	case state.PushedNew:
+		return PushAccepted
+	case state.PushedDuplicate:
 		return PushDuplicate
 	}
-	if st.watched && st.unreadSince == 0 {
-		st.unreadSince = now.UnixMilli() // a read confirms it within t.reconcile
-	}
-	return PushAccepted
+	return PushUnknownRoom
 }
 
 // maintain, called by each refresh, sets the webhook up (once), and checks
@@ -265,7 +256,7 @@ func (p *Push) maintain(ctx context.Context, now time.Time, unexplained bool) {
 // name and target URL: it touches no other webhook), creates it when there
 // is none, and enables it (and sets the secret) when needed.
 func (p *Push) ensure(ctx context.Context) (active bool, err error) {
-	w := p.state.webhookCursor()
+	w := p.cursor.get()
 	if w.fileSecret && w.secret == "" {
 		w.secret = p.fileSecret // restored: the file holds no such secret
 	}
@@ -321,20 +312,20 @@ func (p *Push) ensure(ctx context.Context) (active bool, err error) {
 	default:
 		h = *found
 	}
-	p.state.setWebhookCursor(webhookState{id: h.ID, secret: secret, targetURL: p.url, fileSecret: p.fileSecret != "" && secret == p.fileSecret})
+	p.cursor.set(webhookState{id: h.ID, secret: secret, targetURL: p.url, fileSecret: p.fileSecret != "" && secret == p.fileSecret})
 	return h.Active(), nil
 }
 
 // Remove deletes the exporter's webhook (at shutdown, when asked to).
 func (p *Push) Remove(ctx context.Context) error {
-	id := p.state.webhookCursor().id
+	id := p.cursor.get().id
 	if id == "" {
 		return nil
 	}
 	if err := p.api.DeleteWebhook(ctx, id); err != nil && !webex.IsNotFound(err) {
 		return err
 	}
-	p.state.setWebhookCursor(webhookState{})
+	p.cursor.set(webhookState{})
 	return nil
 }
 

@@ -95,9 +95,7 @@ func TestPushRefusesForgedDeliveries(t *testing.T) {
 	room := p.srv.Rooms()[0]
 	before := p.scrape(t, 10*time.Second)[key("webex_room_messages_total", "room_id", room.ID)]
 	body := []byte(`{"id":"hook","resource":"messages","event":"created","data":{"id":"forged","roomId":"` + room.ID + `","personId":"p","created":"` + t0.Format(time.RFC3339) + `"}}`)
-	p.tracker.mu.Lock()
-	secret := p.tracker.webhook.secret
-	p.tracker.mu.Unlock()
+	secret := p.tracker.webhook.get().secret
 	for _, c := range []struct {
 		name, sig string
 		body      []byte
@@ -204,9 +202,7 @@ func TestPushRestartKeepsSecretAndHook(t *testing.T) {
 	if hooks := p.srv.Webhooks(); len(hooks) != 1 || hooks[0].ID != hook.ID || hooks[0].Secret != hook.Secret {
 		t.Errorf("webhooks after the restart: %+v; want the same one with the same secret", hooks)
 	}
-	e2.tracker.mu.Lock()
-	secret := e2.tracker.webhook.secret
-	e2.tracker.mu.Unlock()
+	secret := e2.tracker.webhook.get().secret
 	if secret != hook.Secret {
 		t.Errorf("the restarted exporter does not know the webhook's secret")
 	}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"golang.org/x/sync/errgroup"
 
@@ -28,17 +29,18 @@ func (t *Tracker) refresh(ctx context.Context) *Snapshot {
 	if err != nil {
 		level.Error(t.logger).Log("msg", "Listing rooms failed; serving the last known values", "err", err)
 		t.mu.Lock()
-		defer t.mu.Unlock()
 		t.up = false
 		phases := t.unrunPhases()
+		t.mu.Unlock()
 		phases[0] = roomsPhase
-		return t.snapshotLocked(now, false, phases)
+		return t.snapshot(now, false, phases)
 	}
 	run := &pass{now: now, up: true}
-	run.rooms, run.listed = uniqueRooms(rooms)
+	run.rooms = rooms
 	phases := []Phase{roomsPhase}
 	t.mu.Lock()
 	feeds := t.feeds
+	run.bot = t.account != nil && t.account.IsBot()
 	t.mu.Unlock()
 	for _, f := range feeds {
 		phases = append(phases, f.run(ctx, run)...)
@@ -60,11 +62,11 @@ type feed interface {
 // pass is one refresh as the feeds see it.
 type pass struct {
 	now time.Time
-	// rooms: the listing, each room once, and listed, every id in it, until
-	// the scope's first feed has merged them into the state (then nil: at
-	// 10,000 rooms they are megabytes the reads need not keep alive).
-	rooms  []webex.Room
-	listed map[string]int
+	bot bool // the account is a bot
+	// rooms: the listing, until the scope's first feed has merged it into
+	// the state (then nil: at 10,000 rooms it is megabytes the reads need
+	// not keep alive).
+	rooms []webex.Room
 	// up: the refresh shows webex_up 1 (a feed whose source refused clears it).
 	up bool
 	// unexplained: a watched room moved with no known message to explain
@@ -78,9 +80,9 @@ type pass struct {
 func (t *Tracker) finish(now time.Time, up bool, phases []Phase) *Snapshot {
 	t.mu.Lock()
 	t.up = up
-	t.pruneSendersLocked()
-	snap := t.snapshotLocked(now, up, phases)
 	t.mu.Unlock()
+	t.state.PruneSenders()
+	snap := t.snapshot(now, up, phases)
 	t.saveIfDue(now)
 	return snap
 }
@@ -91,7 +93,7 @@ func (t *Tracker) listRooms(ctx context.Context) ([]webex.Room, error) {
 	if err := t.ensureAccount(ctx); err != nil {
 		return nil, err
 	}
-	rooms, err := t.src.Rooms(ctx, t.filter.query())
+	rooms, err := t.src.Rooms(ctx, roomsQuery(t.filter))
 	if err != nil {
 		if webex.IsUnauthorized(err) {
 			t.forgetAccount() // the token may now be another account's
@@ -105,11 +107,11 @@ func (t *Tracker) listRooms(ctx context.Context) ([]webex.Room, error) {
 	return rooms, nil
 }
 
-// runPhase runs do for each job with bounded concurrency until the jobs are
-// done, ctx ends, or Webex rate-limits the account; failed is called for a
-// job that failed or was not run (nil: nothing to record). Failures are
-// logged once, together.
-func (t *Tracker) runPhase(ctx context.Context, name string, jobs []job, do func(context.Context, job) error, failed func(job)) Phase {
+// runPhase runs do for each job with at most workers at once until the
+// jobs are done, ctx ends, or Webex rate-limits the account; failed is
+// called for a job that failed or was not run (nil: nothing to record).
+// Failures are logged once, together.
+func runPhase[J any](ctx context.Context, workers int, logger log.Logger, name string, jobs []J, do func(context.Context, J) error, failed func(J)) Phase {
 	start := time.Now()
 	var (
 		stop    atomic.Bool // Webex rate-limited a call: the rest is not attempted
@@ -118,7 +120,7 @@ func (t *Tracker) runPhase(ctx context.Context, name string, jobs []job, do func
 		first   error
 	)
 	var g errgroup.Group // no WithContext: one room's failure stops no other
-	g.SetLimit(t.workers)
+	g.SetLimit(workers)
 	for _, j := range jobs {
 		g.Go(func() error {
 			err := ctx.Err()
@@ -147,10 +149,23 @@ func (t *Tracker) runPhase(ctx context.Context, name string, jobs []job, do func
 	}
 	g.Wait() //nolint:errcheck // every Go func returns nil; failures are counted above
 	if nFailed > 0 {
-		level.Warn(t.logger).Log("msg", "Some rooms could not be refreshed; they keep their last values and are read first next time",
+		level.Warn(logger).Log("msg", "Some rooms could not be refreshed; they keep their last values and are read first next time",
 			"phase", name, "rooms", nFailed, "of", len(jobs), "err", first)
 	}
 	return Phase{Name: name, Success: nFailed == 0, Duration: time.Since(start)}
+}
+
+// roomsQuery is the listing request: with one room type or one team, Webex
+// filters on its side and the listing takes fewer pages.
+func roomsQuery(f Filter) webex.RoomsQuery {
+	var q webex.RoomsQuery
+	if len(f.Types) == 1 {
+		q.Type = f.Types[0]
+	}
+	if len(f.TeamIDs) == 1 {
+		q.TeamID = f.TeamIDs[0]
+	}
+	return q
 }
 
 var errRateLimitedEarlier = errors.New("not attempted: Webex rate-limited an earlier call of this refresh")

@@ -23,9 +23,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			e.scrapeOnce(b)
 			t := e.tracker
 			for b.Loop() {
-				t.mu.Lock()
-				s := t.snapshotLocked(t0.Add(time.Minute), true, nil)
-				t.mu.Unlock()
+				s := t.snapshot(t0.Add(time.Minute), true, nil)
 				if len(s.Rooms) != rooms {
 					b.Fatalf("%d rooms in the snapshot, want %d", len(s.Rooms), rooms)
 				}

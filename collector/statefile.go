@@ -4,15 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/webex-exporter/webex_exporter/collector/state"
 	"github.com/webex-exporter/webex_exporter/collector/statefile"
-	"github.com/webex-exporter/webex_exporter/webex"
 )
 
 // The state file: what the tracker knows, kept across restarts so that the
@@ -36,7 +34,7 @@ type savedState struct {
 	Senders  []string // interned person ids; rooms refer to them by index
 	Webhook  *savedWebhook
 	Events   *savedEvents
-	Rooms    []savedRoom
+	Rooms    []state.RoomRecord // decoded from savedRoom
 }
 
 // savedEvents is the events feed's cursor (eventsFeed).
@@ -124,31 +122,35 @@ func (s *senderIndex) of(id string) int {
 	return n
 }
 
-// saveRoomLocked copies one room into its saved form.
-func (t *Tracker) saveRoomLocked(id string, st *roomState, senders *senderIndex) savedRoom {
-	r := st.room
-	sr := savedRoom{ID: id, Title: r.Title, Type: r.Type, TeamID: r.TeamID, IsLocked: r.IsLocked,
+// savedRoomOf is a room's record in its saved form; recordOf the reverse.
+func savedRoomOf(r state.RoomRecord) savedRoom {
+	sr := savedRoom{ID: r.ID, Title: r.Title, Type: r.Type, TeamID: r.TeamID, IsLocked: r.IsLocked,
 		LastActivity: r.LastActivity, Created: r.Created,
-		Watched: st.watched, ReadActivity: st.readActivity, Newest: st.newest,
-		// Cloned: the tracker reuses the slice (st.newestIDs[:0]) while the
-		// room is encoded outside the lock.
-		NewestIDs: slices.Clone(st.newestIDs),
-		Total:     st.total, Refreshed: st.refreshed, Pending: st.pending, Uncovered: msTime(st.uncovered), NoMessages: st.noMessages, Absent: st.absent,
-		Members: st.members, MembersAt: st.membersAt, MembersActivity: st.membersActivity,
-		Evented: st.evented, Undescribed: !st.described, DescribeFailed: st.describeFailed}
-	for _, g := range st.gaps {
-		sr.Gaps = append(sr.Gaps, savedGap{BeforeID: g.beforeID, Before: g.before, StopAtID: g.stopAtID,
-			Until: g.until, Backlog: g.backlog, Failures: g.failures})
-	}
-	if n := len(st.history); n > 0 {
-		sr.At, sr.IDs, sr.Senders = make([]int64, n), make([]uint32, n), make([]int, n)
-	}
-	prev := int64(0)
-	for i, m := range st.history {
-		sr.At[i], sr.IDs[i], sr.Senders[i] = m.at-prev, m.id, senders.of(t.people.ids[m.sender])
-		prev = m.at
+		Watched: r.Watched, ReadActivity: r.ReadActivity, Newest: r.Newest, NewestIDs: r.NewestIDs,
+		Total: r.Total, Refreshed: r.Refreshed, Pending: r.Pending, NoMessages: r.NoMessages,
+		Uncovered: r.Uncovered, Absent: r.Absent,
+		Evented: r.Evented, Undescribed: r.Undescribed, DescribeFailed: r.DescribeFailed,
+		Members: r.Members, MembersAt: r.MembersAt, MembersActivity: r.MembersActivity,
+		At: r.At, IDs: r.IDs, Senders: r.Senders}
+	for _, g := range r.Gaps {
+		sr.Gaps = append(sr.Gaps, savedGap(g))
 	}
 	return sr
+}
+
+func recordOf(sr savedRoom) state.RoomRecord {
+	r := state.RoomRecord{ID: sr.ID, Title: sr.Title, Type: sr.Type, TeamID: sr.TeamID, IsLocked: sr.IsLocked,
+		LastActivity: sr.LastActivity, Created: sr.Created,
+		Watched: sr.Watched, ReadActivity: sr.ReadActivity, Newest: sr.Newest, NewestIDs: sr.NewestIDs,
+		Total: sr.Total, Refreshed: sr.Refreshed, Pending: sr.Pending, NoMessages: sr.NoMessages,
+		Uncovered: sr.Uncovered, Absent: sr.Absent,
+		Evented: sr.Evented, Undescribed: sr.Undescribed, DescribeFailed: sr.DescribeFailed,
+		Members: sr.Members, MembersAt: sr.MembersAt, MembersActivity: sr.MembersActivity,
+		At: sr.At, IDs: sr.IDs, Senders: sr.Senders}
+	for _, g := range sr.Gaps {
+		r.Gaps = append(r.Gaps, state.GapRecord(g))
+	}
+	return r
 }
 
 // errOwnerChanged stops a write during which the token's account changed:
@@ -180,14 +182,15 @@ func (t *Tracker) saveState() (statefile.Header, func(*statefile.Writer) error) 
 	defer t.mu.Unlock()
 	now := t.now()
 	t.stateAttempt = now
-	h := statefile.Header{Written: now, Account: t.owner}
-	widest := t.widest.Milliseconds()
+	owner, ids := t.state.Rooms()
+	h := statefile.Header{Written: now, Account: owner}
+	widest := t.state.Widest().Milliseconds()
 	var windows []string
-	for _, w := range t.windows {
+	for _, w := range t.state.Windows() {
 		windows = append(windows, w.Name)
 	}
 	var webhook *savedWebhook
-	if w := t.webhook; w.id != "" {
+	if w := t.webhook.get(); w.id != "" {
 		webhook = &savedWebhook{ID: w.id, TargetURL: w.targetURL}
 		if !w.fileSecret {
 			webhook.Secret = w.secret
@@ -195,9 +198,9 @@ func (t *Tracker) saveState() (statefile.Header, func(*statefile.Writer) error) 
 	}
 	var events *savedEvents
 	if f := t.org; f != nil {
-		events = &savedEvents{Since: f.since, Top: f.top, GapFrom: f.gapFrom, GapTo: f.gapTo, GapBacklog: f.gapBacklog}
+		c := f.cursor()
+		events = &c
 	}
-	ids := slices.Sorted(maps.Keys(t.rooms))
 
 	return h, func(w *statefile.Writer) error {
 		if err := w.Value("widest_ms", widest); err != nil {
@@ -219,20 +222,14 @@ func (t *Tracker) saveState() (statefile.Header, func(*statefile.Writer) error) 
 		var senders senderIndex
 		err := w.List("rooms", func(add func(any) error) error {
 			for _, id := range ids {
-				t.mu.Lock()
-				st, ok := t.rooms[id]
-				owner := t.owner
-				var sr savedRoom
-				if ok {
-					sr = t.saveRoomLocked(id, st, &senders)
-				}
-				t.mu.Unlock()
+				r, owner, ok := t.state.ExportRoom(id, senders.of)
 				switch {
 				case owner != h.Account:
 					return errOwnerChanged
 				case !ok: // gone since the write began
 					continue
 				}
+				sr := savedRoomOf(r)
 				if err := add(&sr); err != nil {
 					return err
 				}
@@ -258,7 +255,7 @@ func decodeState(r io.Reader) (*savedState, error) {
 				if err := b.Decode(&room); err != nil {
 					return err
 				}
-				s.Rooms = append(s.Rooms, room)
+				s.Rooms = append(s.Rooms, recordOf(room))
 				return nil
 			})
 		case "widest_ms":
@@ -290,8 +287,8 @@ func decodeState(r io.Reader) (*savedState, error) {
 			return nil, fmt.Errorf("room %s: twice", r.ID)
 		case len(r.At) != len(r.IDs) || len(r.At) != len(r.Senders):
 			return nil, fmt.Errorf("room %s: message columns of different lengths", r.ID)
-		case len(r.Gaps) > maxGaps:
-			return nil, fmt.Errorf("room %s: %d gaps, at most %d", r.ID, len(r.Gaps), maxGaps)
+		case len(r.Gaps) > state.MaxGaps:
+			return nil, fmt.Errorf("room %s: %d gaps, at most %d", r.ID, len(r.Gaps), state.MaxGaps)
 		}
 		seen[r.ID] = true
 		for j := range r.At {
@@ -306,115 +303,24 @@ func decodeState(r io.Reader) (*savedState, error) {
 	return &s, nil
 }
 
-// restoreLocked takes over a saved state of this account. Rooms the filters
-// no longer keep leave; windows narrower than before are pruned at the next
-// refresh, and when the widest window grew, each room gets a backlog gap for
-// the part of it that the saved messages do not reach.
+// restoreLocked takes over a saved state of this account (state.Import:
+// rooms the filters no longer keep leave; windows wider than before get a
+// backlog gap; restored future times are clamped), with the feeds'
+// cursors. Called with t.mu held.
 func (t *Tracker) restoreLocked(s *savedState) {
-	savedWidest := time.Duration(s.WidestMS) * time.Millisecond
 	now := t.now()
-	// The saved messages reach back to reach: when the widest window grew,
-	// or the file was written while the clock ran ahead, the windows start
-	// before it and the rest is read again.
-	var reach time.Time
-	if r := s.Written.Add(-savedWidest); r.After(now.Add(-t.widest)) {
-		reach = r
-	}
-	clear(t.rooms)
+	reach := t.state.Import(state.Saved{Written: s.Written, Widest: time.Duration(s.WidestMS) * time.Millisecond,
+		Senders: s.Senders, Rooms: s.Rooms}, now)
 	if w := s.Webhook; w != nil {
 		// No secret: it was --webhook.secret-file's, which the push feed
 		// knows (and uses) by itself.
-		t.webhook = webhookState{id: w.ID, secret: w.Secret, targetURL: w.TargetURL, fileSecret: w.Secret == ""}
+		t.webhook.set(webhookState{id: w.ID, secret: w.Secret, targetURL: w.TargetURL, fileSecret: w.Secret == ""})
 	}
 	if f := t.org; f != nil && s.Events != nil {
-		e := s.Events
-		f.since, f.top, f.gapFrom, f.gapTo, f.gapBacklog = e.Since, e.Top, e.GapFrom, e.GapTo, e.GapBacklog
-		// Written while the clock ran ahead: messages from now on count,
-		// and the events are read again from the window's start.
-		f.since = earliest(f.since, now)
-		if f.top.After(now) {
-			f.top = time.Time{}
-		}
-		if !reach.IsZero() && !f.top.IsZero() {
-			// The widest window grew: read its older part again, as backlog.
-			f.addGap(s.Written.Add(-t.widest), reach.Add(time.Millisecond), true)
-		}
+		f.restore(*s.Events, s.Written, reach, now)
 	}
-	for _, sr := range s.Rooms {
-		room := webex.Room{ID: sr.ID, Title: sr.Title, Type: sr.Type, TeamID: sr.TeamID, IsLocked: sr.IsLocked,
-			LastActivity: sr.LastActivity, Created: sr.Created}
-		if !t.filter.Keep(room) {
-			continue
-		}
-		st := &roomState{room: room, watched: sr.Watched, readActivity: sr.ReadActivity, newest: sr.Newest,
-			newestIDs: sr.NewestIDs, total: sr.Total, refreshed: sr.Refreshed, pending: sr.Pending, uncovered: timeMS(sr.Uncovered),
-			noMessages: sr.NoMessages, absent: sr.Absent,
-			members: sr.Members, membersAt: sr.MembersAt, membersActivity: sr.MembersActivity,
-			described: !sr.Undescribed, describeFailed: sr.DescribeFailed,
-			// Only the events feed keeps rooms the listing does not have.
-			evented: sr.Evented && t.org != nil,
-			history: make(history, len(sr.At))}
-		at := int64(0)
-		for i := range sr.At {
-			at += sr.At[i]
-			st.history[i] = msg{at: at, id: sr.IDs[i], sender: t.intern(s.Senders[sr.Senders[i]])}
-		}
-		for _, g := range sr.Gaps {
-			st.gaps = append(st.gaps, &gap{beforeID: g.BeforeID, before: g.Before, stopAtID: g.StopAtID,
-				until: g.Until, backlog: g.Backlog, failures: g.Failures})
-		}
-		if !reach.IsZero() && st.watched && !st.noMessages {
-			// Messages created at or before reach are missing (until
-			// the gap is read, the room's counts are not shown).
-			st.gaps = append([]*gap{{before: reach.Add(time.Millisecond), backlog: true}}, st.gaps...)
-			if len(st.gaps) > maxGaps {
-				st.gaps = st.gaps[:maxGaps]
-			}
-		}
-		st.clampFuture(now)
-		st.updateRead()
-		t.rooms[sr.ID] = st
-	}
-	level.Info(t.logger).Log("msg", "Resuming from the state file", "file", t.stateFile.Path(), "rooms", len(t.rooms), "written", s.Written.UTC().Format(time.RFC3339))
-}
-
-// msTime is Unix ms as a time (0: the zero time); timeMS the reverse.
-func msTime(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
-}
-
-func timeMS(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-// clampFuture brings a restored room's times that lie ahead of now (the
-// file was written while the clock ran ahead, or it was stepped back) to
-// what they can be: the newest message is the newest the windows hold up
-// to now (known by time only), the read and member times are forgotten so
-// the room is read again. Left as they were, the next reads would stop at
-// a future time and count nothing until the clock caught up.
-func (st *roomState) clampFuture(now time.Time) {
-	if st.newest.After(now) {
-		st.newest, st.newestIDs = st.history.newestAt(now), nil
-	}
-	if st.readActivity.After(now) {
-		st.readActivity = st.newest
-	}
-	if st.refreshed.After(now) {
-		st.refreshed = time.Time{}
-	}
-	if st.membersAt.After(now) {
-		st.membersAt = time.Time{}
-	}
-	if st.describeFailed.After(now) {
-		st.describeFailed = time.Time{}
-	}
+	rooms, _, _, _ := t.state.Size()
+	level.Info(t.logger).Log("msg", "Resuming from the state file", "file", t.stateFile.Path(), "rooms", rooms, "written", s.Written.UTC().Format(time.RFC3339))
 }
 
 // LoadState reads the state file, if one is configured and exists, before
@@ -435,8 +341,8 @@ func (t *Tracker) LoadState() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.restored = s
-	if t.owner != "" { // the account is known already
-		t.adoptLocked(t.owner)
+	if owner := t.state.OwnerID(); owner != "" { // the account is known already
+		t.adoptLocked(owner)
 	}
 }
 

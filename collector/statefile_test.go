@@ -8,19 +8,18 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/webex-exporter/webex_exporter/collector/state"
 	"github.com/webex-exporter/webex_exporter/collector/statefile"
 	"github.com/webex-exporter/webex_exporter/webex"
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
@@ -208,13 +207,13 @@ func TestStateFileRoundTrip(t *testing.T) {
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 46, Rooms: 30, Now: t0, ActiveFraction: 1, KMSFailures: 1})
 	e := newEnv(t, org, Config{StateFile: path, Memberships: true, Scope: ScopeMember})
 	e.scrape(t, 10*time.Second)
-	e.tracker.mu.Lock()
-	for _, st := range e.tracker.rooms {
-		st.gaps = []*gap{{beforeID: "m", until: t0, backlog: true, failures: 2}, {before: t0}}
-		break
-	}
-	e.tracker.webhook = webhookState{id: "hook", secret: "generated-secret-0123456789abcdef", targetURL: "https://example.com/hook"}
-	e.tracker.mu.Unlock()
+	once := true
+	editRooms(e.tracker, e.clock.Now(), func(r *state.RoomRecord) {
+		if once {
+			r.Gaps, once = []state.GapRecord{{BeforeID: "m", Until: t0, Backlog: true, Failures: 2}, {Before: t0}}, false
+		}
+	})
+	e.tracker.webhook.set(webhookState{id: "hook", secret: "generated-secret-0123456789abcdef", targetURL: "https://example.com/hook"})
 	if err := e.tracker.SaveState(); err != nil {
 		t.Fatal(err)
 	}
@@ -265,11 +264,13 @@ func FuzzDecodeState(f *testing.F) {
 		}
 		tr := NewTracker(nil, Config{Windows: windows, Now: func() time.Time { return t0 }})
 		tr.mu.Lock()
-		defer tr.mu.Unlock()
 		tr.restoreLocked(s)
-		for id, st := range tr.rooms {
-			for i := 1; i < len(st.history); i++ {
-				if st.history[i].at < st.history[i-1].at {
+		tr.mu.Unlock()
+		_, ids := tr.state.Rooms()
+		for _, id := range ids {
+			r, _ := roomRecord(tr, id)
+			for i := 1; i < len(r.At); i++ { // steps from the message before
+				if r.At[i] < 0 {
 					t.Fatalf("room %s: history out of order after restore", id)
 				}
 			}
@@ -303,9 +304,9 @@ func BenchmarkStateFile(b *testing.B) {
 			t2 := NewTracker(nil, Config{Windows: windows, Now: func() time.Time { return t0 }, StateFile: path})
 			t2.LoadState()
 			t2.mu.Lock()
-			t2.adoptLocked(tr.owner)
-			n := len(t2.rooms)
+			t2.adoptLocked(tr.state.OwnerID())
 			t2.mu.Unlock()
+			n, _, _, _ := t2.stateSize()
 			if n != 10000 {
 				b.Fatalf("%d rooms loaded", n)
 			}
@@ -360,21 +361,28 @@ func benchState(path string, rooms, perRoom int) *Tracker {
 	windows, _ := ParseWindows("1h,24h")
 	tr := NewTracker(nil, Config{Windows: windows, Now: func() time.Time { return t0 }, StateFile: path})
 	rnd := rand.New(rand.NewPCG(1, 2))
-	tr.owner = webextest.MakeID("PEOPLE", 1)
+	tr.state.Owner(webextest.MakeID("PEOPLE", 1))
 	step := 24 * time.Hour / time.Duration(perRoom+1)
+	saved := state.Saved{Written: t0, Widest: 24 * time.Hour}
+	for i := range 5000 {
+		saved.Senders = append(saved.Senders, webextest.MakeID("PEOPLE", uint64(i)))
+	}
 	for i := range rooms {
 		id := webextest.MakeID("ROOM", uint64(i))
-		st := &roomState{room: webex.Room{ID: id, Title: fmt.Sprintf("Room %d", i), Type: "group",
-			LastActivity: t0.Add(-time.Minute), Created: t0.Add(-time.Hour * 24 * 30)},
-			watched: true, read: true, readActivity: t0.Add(-time.Minute), total: uint64(rnd.IntN(1000)),
-			refreshed: t0, newest: t0.Add(-time.Minute), newestIDs: []string{webextest.MakeID("MESSAGE", uint64(i))},
-			history: make(history, 0, perRoom)}
+		r := state.RoomRecord{ID: id, Title: fmt.Sprintf("Room %d", i), Type: "group",
+			LastActivity: t0.Add(-time.Minute), Created: t0.Add(-time.Hour * 24 * 30),
+			Watched: true, ReadActivity: t0.Add(-time.Minute), Total: uint64(rnd.IntN(1000)),
+			Refreshed: t0, Newest: t0.Add(-time.Minute), NewestIDs: []string{webextest.MakeID("MESSAGE", uint64(i))},
+			At: make([]int64, perRoom), IDs: make([]uint32, perRoom), Senders: make([]int, perRoom)}
+		prev := int64(0)
 		for j := range perRoom {
 			at := t0.Add(-24*time.Hour + time.Duration(j+1)*step).UnixMilli()
-			st.history = append(st.history, msg{at: at, id: rnd.Uint32(), sender: tr.intern(webextest.MakeID("PEOPLE", uint64(rnd.IntN(5000))))})
+			r.At[j], r.IDs[j], r.Senders[j] = at-prev, rnd.Uint32(), rnd.IntN(5000)
+			prev = at
 		}
-		tr.rooms[id] = st
+		saved.Rooms = append(saved.Rooms, r)
 	}
+	tr.state.Import(saved, t0)
 	return tr
 }
 
@@ -433,9 +441,7 @@ func TestStateKeepsNoFileSecret(t *testing.T) {
 	if after := p.srv.Webhooks(); len(after) != 1 || after[0].ID != hooks[0].ID || after[0].Secret != secret {
 		t.Errorf("the webhook changed across the restart")
 	}
-	e2.tracker.mu.Lock()
-	known := e2.tracker.webhook.secret == secret
-	e2.tracker.mu.Unlock()
+	known := e2.tracker.webhook.get().secret == secret
 	if !known {
 		t.Error("the restarted exporter does not know the secret")
 	}
@@ -510,7 +516,7 @@ func (p *probeWriter) Write(b []byte) (int, error) {
 func TestStateWriteWhileIngesting(t *testing.T) {
 	path := statePath(t)
 	tr := benchState(path, 1000, 5)
-	ids := slices.Sorted(maps.Keys(tr.rooms))
+	_, ids := tr.state.Rooms()
 	done := make(chan error)
 	go func() { done <- tr.SaveState() }()
 	pushed := 0
@@ -524,8 +530,8 @@ func TestStateWriteWhileIngesting(t *testing.T) {
 		default:
 			// Newer than the newest: each resets the room's newest ids.
 			id := ids[pushed%len(ids)]
-			tr.pushed(webex.Message{ID: fmt.Sprintf("pushed-%d", pushed), RoomID: id,
-				PersonID: "p", Created: t0.Add(-time.Minute + time.Duration(pushed+1)*time.Microsecond)})
+			tr.state.Pushed(webex.Message{ID: fmt.Sprintf("pushed-%d", pushed), RoomID: id,
+				PersonID: "p", Created: t0.Add(-time.Minute + time.Duration(pushed+1)*time.Microsecond)}, t0)
 			pushed++
 		}
 	}
@@ -539,7 +545,7 @@ func TestStateWriteWhileIngesting(t *testing.T) {
 	t2 := NewTracker(nil, Config{Windows: windows, Now: func() time.Time { return t0.Add(time.Hour) }, StateFile: path})
 	t2.LoadState()
 	t2.mu.Lock()
-	t2.adoptLocked(tr.owner)
+	t2.adoptLocked(tr.state.OwnerID())
 	t2.mu.Unlock()
 	_, _, messages, _ := t2.stateSize()
 	if want := 1000*5 + pushed; messages != want {

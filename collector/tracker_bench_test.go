@@ -10,7 +10,7 @@ import (
 // BenchmarkRefreshBookkeeping measures what a warm refresh does to the
 // state besides its API calls at 10,000 rooms (half of them active, 40
 // messages each on average): the senders no history holds checked for
-// (pruneSendersLocked), and each room's history pruned to the widest
+// (state.PruneSenders), and each room's history pruned to the widest
 // window as the listing is merged (nothing to drop a minute on). Run it with
 //
 //	go test -run '^$' -bench RefreshBookkeeping -benchmem ./collector/
@@ -20,17 +20,14 @@ func BenchmarkRefreshBookkeeping(b *testing.B) {
 	e := &benchEnv{env: newEnv(b, org, Config{})}
 	e.scrapeOnce(b)
 	t := e.tracker
-	cutoff := t0.Add(time.Minute - t.widest).UnixMilli()
 	b.Run("prune-senders", func(b *testing.B) {
 		for b.Loop() {
-			t.pruneSendersLocked()
+			t.state.PruneSenders()
 		}
 	})
 	b.Run("prune-histories", func(b *testing.B) {
 		for b.Loop() {
-			for _, st := range t.rooms {
-				st.history = st.history.prune(cutoff)
-			}
+			t.state.PruneHistories(t0.Add(time.Minute))
 		}
 	})
 }

@@ -8,35 +8,15 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/webex-exporter/webex_exporter/webex/model"
 )
 
-// Message is a message in a room, as far as the exporter cares.
-type Message struct {
-	ID       string
-	RoomID   string
-	ParentID string
-	PersonID string
-	Created  time.Time
-}
+// Message is a message in a room (model.Message).
+type Message = model.Message
 
-// MessagesQuery says which of a room's messages to read. Messages come
-// newest first (from the newest, from below BeforeMessage, or from the
-// newest created before Before); reading stops
-// before the first message that is StopAtID or created before Since,
-// whichever comes first.
-type MessagesQuery struct {
-	RoomID        string
-	BeforeMessage string // start below this message, to resume a read ("" for the newest)
-	// Before starts with the messages created before this time (the API's
-	// "before"), to read older history (zero: from the newest).
-	Before   time.Time
-	StopAtID string    // the newest message already known ("" for none)
-	Since    time.Time // oldest creation time wanted (zero: no limit)
-	// MentionedMe lists only messages that mention the account (bots must
-	// set it in group rooms; Webex then allows at most 100 a page).
-	MentionedMe bool
-	PageSize    int // default 50 (Webex's own default); at most 1000, 100 with MentionedMe
-}
+// MessagesQuery says which of a room's messages to read (model.MessagesQuery).
+type MessagesQuery = model.MessagesQuery
 
 // message decodes one item leniently, each field on its own: without an id or a usable creation
 // time (it cannot be placed in a window) it is skipped (ok false); another

@@ -7,22 +7,12 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/webex-exporter/webex_exporter/webex/model"
 )
 
-// Room is a Webex space the account belongs to.
-type Room struct {
-	ID     string
-	Title  string // "" when TitleUnavailable
-	Type   string // "group" or "direct"
-	TeamID string
-	// IsLocked is true for a moderated room.
-	IsLocked     bool
-	LastActivity time.Time
-	Created      time.Time
-	// TitleUnavailable is set when Webex could not decrypt the title
-	// (kms_failure): Title is then empty, never the encrypted blob.
-	TitleUnavailable bool
-}
+// Room is a Webex space the account belongs to (model.Room).
+type Room = model.Room
 
 // RoomsQuery filters the rooms listing.
 type RoomsQuery struct {

@@ -1,11 +1,9 @@
-package collector
+package state
 
 import (
 	"fmt"
 	"regexp"
 	"slices"
-
-	"github.com/webex-exporter/webex_exporter/webex"
 )
 
 // Filter chooses the rooms the exporter watches. Rooms it leaves out cost no
@@ -46,7 +44,7 @@ func anchored(expr string) (*regexp.Regexp, error) {
 
 // Keep reports whether the room is watched. A room whose title is unknown
 // (it never decrypted) cannot match an include expression.
-func (f Filter) Keep(r webex.Room) bool {
+func (f Filter) Keep(r Room) bool {
 	switch {
 	case len(f.Types) > 0 && !slices.Contains(f.Types, r.Type):
 		return false
@@ -64,22 +62,9 @@ func (f Filter) Keep(r webex.Room) bool {
 
 // Shows reports whether a room the filters keep so far is exported:
 // described is whether its title and team are known (the org scope knows
-// a room from events by id and type until GET /rooms/{id} answers). With
+// a room from events by id and type until it is described). With
 // a title or team filter set, a room whose title and team are unknown is
 // not exported: the filters fail closed.
 func (f Filter) Shows(described bool) bool {
 	return described || (f.Include == nil && f.Exclude == nil && len(f.TeamIDs) == 0)
-}
-
-// query is the listing request: with one room type or one team, Webex
-// filters on its side and the listing takes fewer pages.
-func (f Filter) query() webex.RoomsQuery {
-	var q webex.RoomsQuery
-	if len(f.Types) == 1 {
-		q.Type = f.Types[0]
-	}
-	if len(f.TeamIDs) == 1 {
-		q.TeamID = f.TeamIDs[0]
-	}
-	return q
 }
