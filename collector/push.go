@@ -18,9 +18,11 @@ import (
 // The push feed: Webex posts every new message of the account's rooms (a
 // messages:created webhook delivery, signed with the webhook's secret) to
 // the exporter, which records it in the state before it answers. Polling
-// goes on: a room whose lastActivity moved is read only when no delivered
-// message explains the move (see state.Plan), so a lost delivery is caught at the
-// next scrape, and a steady state with push costs the rooms listing alone.
+// goes on: a room whose lastActivity moved is read at the next scrape when
+// no delivered message explains the move, and within
+// PushConfig.ReconcileInterval of its first unread move when one does (a
+// lost delivery may hide below it; see state.Plan). Push saves latency, and
+// the reads of rooms that move more often than that interval.
 //
 // The feed keeps its own cursor (the webhook's id and secret, written to
 // the state file); main.go owns the HTTP listener and hands each
