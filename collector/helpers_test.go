@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -231,28 +230,43 @@ func recountTotals(want map[string]float64) map[string]float64 {
 	out := maps.Clone(want)
 	types := map[string]string{}
 	for k := range want {
-		if m := roomTypeLabels.FindStringSubmatch(k); strings.HasPrefix(k, "webex_room_info{") && m != nil {
-			types[m[1]] = m[2]
+		if id, typ, ok := labelPair(k, "webex_room_info{", "room_id", "room_type"); ok {
+			types[id] = typ
 		}
 		if strings.HasPrefix(k, "webex_rooms_active{") || strings.HasPrefix(k, "webex_messages_recent{") {
 			out[k] = 0
 		}
 	}
 	for k, v := range want {
-		if m := roomWindowLabels.FindStringSubmatch(k); strings.HasPrefix(k, "webex_room_recent_messages{") && m != nil {
-			out[key("webex_messages_recent", "room_type", types[m[1]], "window", m[2])] += v
+		if id, win, ok := labelPair(k, "webex_room_recent_messages{", "room_id", "window"); ok {
+			out[key("webex_messages_recent", "room_type", types[id], "window", win)] += v
 			if v > 0 {
-				out[key("webex_rooms_active", "room_type", types[m[1]], "window", m[2])]++
+				out[key("webex_rooms_active", "room_type", types[id], "window", win)]++
 			}
 		}
 	}
 	return out
 }
 
-var (
-	roomTypeLabels   = regexp.MustCompile(`room_id="([^"]*)",room_type="([^"]*)"`)
-	roomWindowLabels = regexp.MustCompile(`room_id="([^"]*)",window="([^"]*)"`)
-)
+// labelPair returns the values of labels a and b, a directly followed by
+// b, in a sample key that begins with prefix (as key writes them: no
+// quote or comma inside a value is needed by the tests' ids and types).
+func labelPair(k, prefix, a, b string) (va, vb string, ok bool) {
+	rest, ok := strings.CutPrefix(k, prefix)
+	if !ok {
+		return "", "", false
+	}
+	_, rest, ok = strings.Cut(rest, a+`="`)
+	if !ok {
+		return "", "", false
+	}
+	va, rest, ok = strings.Cut(rest, `",`+b+`="`)
+	if !ok {
+		return "", "", false
+	}
+	vb, _, ok = strings.Cut(rest, `"`)
+	return va, vb, ok
+}
 
 // compare fails on any sample that differs, is missing or is extra;
 // durations are only checked to exist.
