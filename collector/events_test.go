@@ -17,11 +17,11 @@ import (
 // checks event retention and `to` against the real clock.
 func orgNow() time.Time { return time.Now().UTC().Truncate(time.Minute).Add(-time.Minute) }
 
-// newOrgEnv is newEnv in ScopeOrg, with the tracker's clock at the org's Now.
+// newOrgEnv is newMemEnv in ScopeOrg, with the tracker's clock at the org's Now.
 func newOrgEnv(t testing.TB, org *webextest.Org, now time.Time, cfg Config, opts ...webextest.Option) *env {
 	t.Helper()
 	cfg.Scope = ScopeOrg
-	e := newEnv(t, org, cfg, opts...)
+	e := newMemEnv(t, org, cfg, opts...)
 	e.clock.now = now
 	return e
 }

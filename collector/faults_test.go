@@ -24,7 +24,7 @@ import (
 // state kept all along (one client and one tracker per case).
 
 // Each case runs in a testing/synctest bubble, the fake and the client
-// speaking HTTP over in-memory connections (newFakeTimeEnv): the faults
+// speaking HTTP over in-memory connections (newMemEnv): the faults
 // are HTTP's, and every wait (a Retry-After, the client's gate and its
 // back-off, the fake's delays and stalls, the scrape's deadline) is on
 // the bubble's clock, so the durations below are exact whatever the
@@ -109,7 +109,7 @@ type fixture struct {
 func newFixture(t *testing.T, seed int64) *fixture {
 	t.Helper()
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: seed, Rooms: 40, Now: t0, ActiveFraction: 0.5, KMSFailures: 1})
-	e := newFakeTimeEnv(t, org, Config{})
+	e := newMemEnv(t, org, Config{})
 	f := &fixture{env: e, t: t, seen: coldSeen(e.srv, t0.Add(-24*time.Hour)), titles: map[string]string{}}
 	f.before = view{now: t0, listedAt: t0, rooms: e.srv.Rooms(), seen: cloneSeen(f.seen), titles: f.titles, up: true, messagesOK: true}
 	compare(t, e.scrape(t, 10*time.Second), f.before.want(e.windows))
