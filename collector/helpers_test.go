@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -111,13 +112,17 @@ func (e *env) scrape(t testing.TB, timeout time.Duration) map[string]float64 {
 
 func samples(mfs []*dto.MetricFamily) map[string]float64 {
 	out := map[string]float64{}
+	var b []byte
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			b = append(append(b[:0], mf.GetName()...), '{')
+			for i, l := range m.GetLabel() {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendQuote(append(append(b, l.GetName()...), '='), l.GetValue()) // as key's %q
 			}
-			key := mf.GetName() + "{" + strings.Join(labels, ",") + "}"
+			key := string(append(b, '}'))
 			switch {
 			case m.Gauge != nil:
 				out[key] = m.GetGauge().GetValue()
