@@ -215,6 +215,7 @@ type faultCase struct {
 }
 
 func TestFaultMatrix(t *testing.T) {
+	t.Parallel() // CPU-bound (each case on its bubble's clock): beside the other such tests
 	var cases []faultCase
 	statuses := []int{400, 401, 403, 404, 410, 500, 502, 503, 504}
 	for _, target := range []string{"rooms", "messages"} {

@@ -19,6 +19,7 @@ import (
 // call the fake receives). The fifty make the calls of one collection and
 // show the same values; once the changes stop, the next scrape is exact.
 func TestFiftyConcurrentScrapesWhileTheFakeChanges(t *testing.T) {
+	t.Parallel() // CPU-bound, measures nothing process-wide: beside the other such tests
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 31, Rooms: 300, Now: t0, ActiveFraction: 0.4})
 	e := newMemEnv(t, org, Config{})
 	seen := coldSeen(e.srv, t0.Add(-24*time.Hour))
