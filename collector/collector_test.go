@@ -254,10 +254,10 @@ func testDeadlineKeptAndConverges(t *testing.T) {
 		if i == 0 && pending == 0 {
 			t.Fatal("the first scrape read every room: the test needs a deadline that cuts it short")
 		}
-		// Progress per scrape depends on the machine's load; the work
-		// left must never grow.
-		if i > 0 && pending > pendingBefore {
-			t.Fatalf("scrape %d: %v rooms pending, more than the %v before", i, pending, pendingBefore)
+		// On the bubble's clock, whatever the machine's load, every
+		// scrape makes progress.
+		if i > 0 && pending >= pendingBefore {
+			t.Fatalf("scrape %d: %v rooms pending, not fewer than the %v before", i, pending, pendingBefore)
 		}
 		if pending == 0 {
 			compare(t, got, expected(t0, e.windows, truth(e.srv, seen, nil)))
