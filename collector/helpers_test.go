@@ -63,12 +63,13 @@ func newEnv(t testing.TB, org *webextest.Org, cfg Config, opts ...webextest.Opti
 
 // newMemEnv is newEnv with the fake and the client speaking HTTP over
 // in-memory connections (memNet) instead of loopback TCP: the same
-// requests, answers and faults through net/http and webex.Client, for
-// about a quarter less CPU, and the env a testing/synctest bubble needs:
+// requests, answers and faults through net/http and webex.Client, with
+// no system call (less CPU), and the env a testing/synctest bubble needs:
 // there every wait of the client (Retry-After, its gate, the back-off
 // before a retry), of the fake (latency, delays, stalls) and of the
 // tracker (deadlines) is on the bubble's clock, so a scrape takes no
-// longer than its work. Benchmarks keep newEnv's TCP.
+// longer than its work. Benchmarks keep newEnv's loopback TCP, as the
+// exporter meets it.
 func newMemEnv(t testing.TB, org *webextest.Org, cfg Config, opts ...webextest.Option) *env {
 	t.Helper()
 	return newEnvOn(t, newMemNet(t), org, cfg, opts...)
