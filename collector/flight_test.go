@@ -67,6 +67,7 @@ func TestClientLeavingDoesNotSpoilLongOne(t *testing.T) {
 // TestLongScrapeDoesNotDelayNormalOneOnFakeTime; here, on real time, only a
 // ceiling of seconds (waiting for the held listing would take minutes).
 func TestLongScrapeDoesNotDelayNormalOne(t *testing.T) {
+	t.Parallel() // mostly waits out a deadline on real time
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 22, Rooms: 60, Now: t0})
 	e := newEnv(t, org, Config{})
 	if got := e.scrape(t, 30*time.Second); got[key("webex_up")] != 1 {

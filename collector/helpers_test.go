@@ -2,12 +2,16 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
-	"regexp"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -49,13 +53,39 @@ type env struct {
 	tracker *Tracker
 	clock   *clock
 	windows []Window
+	net     *memNet // nil: the fake serves on loopback TCP
 }
 
 func newEnv(t testing.TB, org *webextest.Org, cfg Config, opts ...webextest.Option) *env {
 	t.Helper()
+	return newEnvOn(t, nil, org, cfg, opts...)
+}
+
+// newMemEnv is newEnv with the fake and the client speaking HTTP over
+// in-memory connections (memNet) instead of loopback TCP: the same
+// requests, answers and faults through net/http and webex.Client, with
+// no system call (less CPU), and the env a testing/synctest bubble needs:
+// there every wait of the client (Retry-After, its gate, the back-off
+// before a retry), of the fake (latency, delays, stalls) and of the
+// tracker (deadlines) is on the bubble's clock, so a scrape takes no
+// longer than its work. Benchmarks keep newEnv's loopback TCP, as the
+// exporter meets it.
+func newMemEnv(t testing.TB, org *webextest.Org, cfg Config, opts ...webextest.Option) *env {
+	t.Helper()
+	return newEnvOn(t, newMemNet(t), org, cfg, opts...)
+}
+
+// newEnvOn builds an env whose fake serves on mn (nil: a loopback TCP port).
+func newEnvOn(t testing.TB, mn *memNet, org *webextest.Org, cfg Config, opts ...webextest.Option) *env {
+	t.Helper()
+	var hc *http.Client
+	if mn != nil {
+		opts = append(opts, webextest.WithListener(mn.listen()))
+		hc = mn.client()
+	}
 	srv := webextest.NewServer(org, opts...)
 	t.Cleanup(srv.Close)
-	client, err := webex.New(webex.Options{BaseURL: srv.URL, Token: webex.StaticToken(webextest.DefaultToken)})
+	client, err := webex.New(webex.Options{BaseURL: srv.URL, Token: webex.StaticToken(webextest.DefaultToken), HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +94,7 @@ func newEnv(t testing.TB, org *webextest.Org, cfg Config, opts ...webextest.Opti
 		cfg.Windows, _ = ParseWindows("1h,24h")
 	}
 	cfg.Now = clk.Now
-	return &env{srv: srv, client: client, tracker: NewTracker(client, cfg), clock: clk, windows: cfg.Windows}
+	return &env{srv: srv, client: client, tracker: NewTracker(client, cfg), clock: clk, windows: cfg.Windows, net: mn}
 }
 
 // scrape collects once with the given deadline and returns the samples by "name{labels}".
@@ -83,13 +113,17 @@ func (e *env) scrape(t testing.TB, timeout time.Duration) map[string]float64 {
 
 func samples(mfs []*dto.MetricFamily) map[string]float64 {
 	out := map[string]float64{}
+	var b []byte
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			b = append(append(b[:0], mf.GetName()...), '{')
+			for i, l := range m.GetLabel() {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendQuote(append(append(b, l.GetName()...), '='), l.GetValue()) // as key's %q
 			}
-			key := mf.GetName() + "{" + strings.Join(labels, ",") + "}"
+			key := string(append(b, '}'))
 			switch {
 			case m.Gauge != nil:
 				out[key] = m.GetGauge().GetValue()
@@ -205,28 +239,43 @@ func recountTotals(want map[string]float64) map[string]float64 {
 	out := maps.Clone(want)
 	types := map[string]string{}
 	for k := range want {
-		if m := roomTypeLabels.FindStringSubmatch(k); strings.HasPrefix(k, "webex_room_info{") && m != nil {
-			types[m[1]] = m[2]
+		if id, typ, ok := labelPair(k, "webex_room_info{", "room_id", "room_type"); ok {
+			types[id] = typ
 		}
 		if strings.HasPrefix(k, "webex_rooms_active{") || strings.HasPrefix(k, "webex_messages_recent{") {
 			out[k] = 0
 		}
 	}
 	for k, v := range want {
-		if m := roomWindowLabels.FindStringSubmatch(k); strings.HasPrefix(k, "webex_room_recent_messages{") && m != nil {
-			out[key("webex_messages_recent", "room_type", types[m[1]], "window", m[2])] += v
+		if id, win, ok := labelPair(k, "webex_room_recent_messages{", "room_id", "window"); ok {
+			out[key("webex_messages_recent", "room_type", types[id], "window", win)] += v
 			if v > 0 {
-				out[key("webex_rooms_active", "room_type", types[m[1]], "window", m[2])]++
+				out[key("webex_rooms_active", "room_type", types[id], "window", win)]++
 			}
 		}
 	}
 	return out
 }
 
-var (
-	roomTypeLabels   = regexp.MustCompile(`room_id="([^"]*)",room_type="([^"]*)"`)
-	roomWindowLabels = regexp.MustCompile(`room_id="([^"]*)",window="([^"]*)"`)
-)
+// labelPair returns the values of labels a and b, a directly followed by
+// b, in a sample key that begins with prefix (as key writes them: no
+// quote or comma inside a value is needed by the tests' ids and types).
+func labelPair(k, prefix, a, b string) (va, vb string, ok bool) {
+	rest, ok := strings.CutPrefix(k, prefix)
+	if !ok {
+		return "", "", false
+	}
+	_, rest, ok = strings.Cut(rest, a+`="`)
+	if !ok {
+		return "", "", false
+	}
+	va, rest, ok = strings.Cut(rest, `",`+b+`="`)
+	if !ok {
+		return "", "", false
+	}
+	vb, _, ok = strings.Cut(rest, `"`)
+	return va, vb, ok
+}
 
 // compare fails on any sample that differs, is missing or is extra;
 // durations are only checked to exist.
@@ -290,3 +339,113 @@ func coldSeen(srv *webextest.Server, since time.Time) map[string][]webextest.Mes
 	}
 	return seen
 }
+
+// memNet is an in-memory network: HTTP servers listening on it and clients
+// dialling them over net.Pipe connections, with no socket. A goroutine
+// waiting on a socket is not durably blocked, so a synctest bubble's clock
+// would not move while one waits; on memNet every wait is on a channel of
+// the bubble. Each listener has a name of its own ("webex1.test:80").
+type memNet struct {
+	mu         sync.Mutex
+	listeners  map[string]*memListener
+	transports []*http.Transport
+}
+
+// newMemNet returns a network whose clients' idle connections are closed
+// at the end of the test (a bubble ends only once its goroutines have).
+func newMemNet(t testing.TB) *memNet {
+	mn := &memNet{listeners: map[string]*memListener{}}
+	t.Cleanup(mn.closeIdle)
+	return mn
+}
+
+// listen returns a new listener on the network.
+func (mn *memNet) listen() net.Listener {
+	mn.mu.Lock()
+	defer mn.mu.Unlock()
+	l := &memListener{addr: memAddr(fmt.Sprintf("webex%d.test:80", len(mn.listeners)+1)), conns: make(chan net.Conn), done: make(chan struct{})}
+	mn.listeners[string(l.addr)] = l
+	return l
+}
+
+// serve starts an HTTP server on the network and returns it (close it).
+func (mn *memNet) serve(h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = mn.listen()
+	srv.Start()
+	return srv
+}
+
+// client returns an HTTP client dialling on the network (with
+// http.DefaultTransport's limits otherwise).
+func (mn *memNet) client() *http.Client {
+	tr := &http.Transport{DialContext: mn.dial, MaxIdleConns: 100, IdleConnTimeout: 90 * time.Second}
+	mn.mu.Lock()
+	defer mn.mu.Unlock()
+	mn.transports = append(mn.transports, tr)
+	return &http.Client{Transport: tr}
+}
+
+func (mn *memNet) closeIdle() {
+	mn.mu.Lock()
+	defer mn.mu.Unlock()
+	for _, tr := range mn.transports {
+		tr.CloseIdleConnections()
+	}
+}
+
+var errConnRefused = errors.New("connection refused")
+
+// dial connects to the listener named addr, as a TCP dial would.
+func (mn *memNet) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	mn.mu.Lock()
+	l := mn.listeners[addr]
+	mn.mu.Unlock()
+	if l == nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: errConnRefused}
+	}
+	client, server := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.done:
+	case <-ctx.Done():
+	}
+	client.Close()
+	server.Close()
+	if err := ctx.Err(); err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	return nil, &net.OpError{Op: "dial", Net: network, Err: errConnRefused}
+}
+
+// memListener is a listener of a memNet.
+type memListener struct {
+	addr   memAddr
+	conns  chan net.Conn
+	done   chan struct{}
+	closed sync.Once
+}
+
+func (l *memListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *memListener) Close() error {
+	l.closed.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *memListener) Addr() net.Addr { return l.addr }
+
+// memAddr is a memListener's address, host:port.
+type memAddr string
+
+func (memAddr) Network() string  { return "mem" }
+func (a memAddr) String() string { return string(a) }

@@ -3,6 +3,7 @@ package collector
 import (
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
@@ -110,20 +111,22 @@ func TestTransientListingFailureKeepsTheScrape(t *testing.T) {
 		{"connection reset", webextest.Fault{Endpoint: "rooms", ResetConnection: true, Times: 2}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 8, Rooms: 6, Now: t0})
-			e := newEnv(t, org, Config{})
-			if got := e.scrape(t, 10*time.Second); got[key("webex_up")] != 1 {
-				t.Fatalf("first scrape: webex_up %v", got[key("webex_up")])
-			}
-			e.srv.InjectFault(c.fault)
-			e.clock.Add(time.Minute)
-			got := e.scrape(t, 10*time.Second)
-			if got[key("webex_up")] != 1 {
-				t.Errorf("webex_up %v after one %s, want 1", got[key("webex_up")], c.name)
-			}
-			if n := got[key("webex_rooms", "room_type", "group")] + got[key("webex_rooms", "room_type", "direct")]; n != 6 {
-				t.Errorf("%v rooms exported, want 6", n)
-			}
+			synctest.Test(t, func(t *testing.T) { // the client's back-off on the bubble's clock
+				org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 8, Rooms: 6, Now: t0})
+				e := newMemEnv(t, org, Config{})
+				if got := e.scrape(t, 10*time.Second); got[key("webex_up")] != 1 {
+					t.Fatalf("first scrape: webex_up %v", got[key("webex_up")])
+				}
+				e.srv.InjectFault(c.fault)
+				e.clock.Add(time.Minute)
+				got := e.scrape(t, 10*time.Second)
+				if got[key("webex_up")] != 1 {
+					t.Errorf("webex_up %v after one %s, want 1", got[key("webex_up")], c.name)
+				}
+				if n := got[key("webex_rooms", "room_type", "group")] + got[key("webex_rooms", "room_type", "direct")]; n != 6 {
+					t.Errorf("%v rooms exported, want 6", n)
+				}
+			})
 		})
 	}
 }

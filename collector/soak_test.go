@@ -19,8 +19,9 @@ import (
 // call the fake receives). The fifty make the calls of one collection and
 // show the same values; once the changes stop, the next scrape is exact.
 func TestFiftyConcurrentScrapesWhileTheFakeChanges(t *testing.T) {
+	t.Parallel() // CPU-bound, measures nothing process-wide: beside the other such tests
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 31, Rooms: 300, Now: t0, ActiveFraction: 0.4})
-	e := newEnv(t, org, Config{})
+	e := newMemEnv(t, org, Config{})
 	seen := coldSeen(e.srv, t0.Add(-24*time.Hour))
 	compare(t, e.scrape(t, 30*time.Second), expected(t0, e.windows, truth(e.srv, seen, nil)))
 	before := map[string]time.Time{}
@@ -209,7 +210,7 @@ func soak(t *testing.T, week time.Duration, src func(*env) Source) {
 	per5min := int(step / (5 * time.Minute)) // traffic is given per 5 minutes
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 77, Rooms: rooms, Now: t0, History: 24 * time.Hour,
 		ActiveFraction: 0.3, MaxMessagesPerRoom: 10, People: 100})
-	e := newEnv(t, org, Config{})
+	e := newMemEnv(t, org, Config{})
 	e.tracker = NewTracker(src(e), Config{Windows: e.windows, Now: e.clock.Now})
 	seen := coldSeen(e.srv, t0.Add(-24*time.Hour))
 	compare(t, e.scrape(t, time.Minute), expected(t0, e.windows, truth(e.srv, seen, nil)))

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/go-kit/log"
@@ -33,7 +34,7 @@ func messageCalls(srv *webextest.Server, roomID string) int {
 func warmEnv(t *testing.T, seed uint64, cfg Config) (*env, map[string][]webextest.Message, *webextest.Org) {
 	t.Helper()
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: int64(seed), Rooms: 10, Now: t0, ActiveFraction: 1})
-	e := newEnv(t, org, cfg)
+	e := newMemEnv(t, org, cfg)
 	seen := coldSeen(e.srv, t0.Add(-24*time.Hour))
 	compare(t, e.scrape(t, 10*time.Second), expected(t0, e.windows, truth(e.srv, seen, nil)))
 	return e, seen, org
@@ -43,8 +44,12 @@ func warmEnv(t *testing.T, seed uint64, cfg Config) (*env, map[string][]webextes
 // 429) has no message metrics at all, not zeros; once read it has them,
 // and its counter starts at 0 (its history is backlog).
 func TestUnreadRoomIsAbsent(t *testing.T) {
+	synctest.Test(t, testUnreadRoomIsAbsent) // the client's back-off after a 503 on the bubble's clock
+}
+
+func testUnreadRoomIsAbsent(t *testing.T) {
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 21, Rooms: 5, Now: t0, ActiveFraction: 1})
-	e := newEnv(t, org, Config{Concurrency: 1})
+	e := newMemEnv(t, org, Config{Concurrency: 1})
 	victim := e.srv.Rooms()[0].ID
 	e.srv.InjectFault(webextest.Fault{Endpoint: "messages", RoomID: victim, Status: 503, Times: 10})
 	got := e.scrape(t, 10*time.Second)
