@@ -104,7 +104,7 @@ type Push struct {
 	active       bool      // the webhook is active, as last seen
 	checked      time.Time // last status check or set-up (t.now); zero: not set up
 	deliveries   map[string]uint64
-	lastAccepted time.Time // wall clock
+	lastAccepted time.Time // on the tracker's clock (Config.Now)
 }
 
 // NewPush attaches a push feed to t: t's refreshes set the webhook up and
@@ -190,7 +190,7 @@ func (p *Push) Deliver(body []byte, signature string) string {
 	p.mu.Lock()
 	p.deliveries[result]++
 	if result == PushAccepted || result == PushDuplicate {
-		p.lastAccepted = time.Now()
+		p.lastAccepted = p.now()
 	}
 	p.mu.Unlock()
 	return result

@@ -85,6 +85,10 @@ func TestPushCountsOnceAndSavesReads(t *testing.T) {
 	if d[key("webex_push_deliveries_total", "result", PushAccepted)] != 3 || d[key("webex_push_deliveries_total", "result", PushDuplicate)] != 1 || d[key("webex_push_enabled")] != 1 {
 		t.Errorf("push metrics %v; want 3 accepted, 1 duplicate, enabled", d)
 	}
+	// The last delivery's time is the tracker's clock, as every other time it exports.
+	if got := d[key("webex_push_last_delivery_timestamp_seconds")]; got != unix(now) {
+		t.Errorf("webex_push_last_delivery_timestamp_seconds %v; want %v (the tracker's clock)", got, unix(now))
+	}
 }
 
 // TestPushRefusesForgedDeliveries: unsigned, wrongly signed, malformed and
