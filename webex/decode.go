@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -29,14 +28,13 @@ func (b BadItem) String() string {
 	return fmt.Sprintf("webex %s item %q: %s: %s", b.Endpoint, b.ID, what, b.Reason)
 }
 
-// itemDecoder reads the fields of one list item, each on its own, and
-// reports what it had to leave out. It decodes one item at a time.
+// itemDecoder reads the fields of one list item at a time, each on its
+// own, and reports what it had to leave out.
 type itemDecoder struct {
 	c        *Client
 	endpoint string
 	id       string
-	members  object // scratch space for the item being decoded
-	valid    bool   // the items are known to be valid JSON
+	strs     map[string]string // values that repeat from item to item (intern)
 }
 
 func (c *Client) itemDecoder(endpoint string) *itemDecoder {
@@ -50,37 +48,23 @@ func (d *itemDecoder) report(b BadItem) {
 	}
 }
 
-// fields splits an item into its fields, by their exact names; a
-// non-object item is skipped (ok false). The result is valid until the
-// next call.
-func (d *itemDecoder) fields(raw json.RawMessage) (f object, ok bool) {
+// begin starts decoding it: an item that is no JSON object is skipped (ok
+// false). null decodes as an object without members, as it does into a
+// map.
+func (d *itemDecoder) begin(it *item) bool {
 	d.id = ""
-	split := splitObject
-	if d.valid {
-		split = splitValidObject
+	if !it.object {
+		d.report(BadItem{Skipped: true, Reason: "not a JSON object: " + shown(it.raw)})
+		return false
 	}
-	if f, ok = split(raw, d.members[:0]); ok {
-		d.members = f
-		return f, true
-	}
-	// What splitObject leaves to encoding/json (names written with escapes,
-	// null, anything not an object) is decoded as it always was.
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		d.report(BadItem{Skipped: true, Reason: "not a JSON object: " + shown(raw)})
-		return nil, false
-	}
-	for k, v := range m {
-		f = append(f, member{name: []byte(k), value: v})
-	}
-	return f, true
+	return true
 }
 
 // itemID reads the id; an item without a usable one is skipped.
-func (d *itemDecoder) itemID(raw json.RawMessage) bool {
-	id, err := stringValue(raw)
-	if absent(raw) || err != nil || id == "" {
-		d.report(BadItem{Skipped: true, Field: "id", Reason: "no id: " + shown(raw)})
+func (d *itemDecoder) itemID(v value) bool {
+	id, err := v.string()
+	if absent(v.raw) || err != nil || id == "" {
+		d.report(BadItem{Skipped: true, Field: "id", Reason: "no id: " + shown(v.raw)})
 		return false
 	}
 	d.id = id
@@ -88,21 +72,46 @@ func (d *itemDecoder) itemID(raw json.RawMessage) bool {
 }
 
 // str reads a string field; absent or null is "".
-func (d *itemDecoder) str(field string, raw json.RawMessage) string {
-	if absent(raw) {
+func (d *itemDecoder) str(field string, v value) string {
+	if absent(v.raw) {
 		return ""
 	}
-	s, err := stringValue(raw)
+	s, err := v.string()
 	if err != nil {
-		d.leftOut(field, fmt.Errorf("not a string: %s", shown(raw)))
+		d.leftOut(field, fmt.Errorf("not a string: %s", shown(v.raw)))
 		return ""
+	}
+	return s
+}
+
+// maxInterned bounds the values one decoder keeps to hand out again.
+const maxInterned = 1024
+
+// intern is str for a field whose values repeat from item to item (a
+// room's type and team, a message's room and sender): an equal value
+// read before is handed out again rather than copied once more.
+func (d *itemDecoder) intern(field string, v value) string {
+	if !v.plain {
+		return d.str(field, v)
+	}
+	b := v.raw[1 : len(v.raw)-1]
+	if s, ok := d.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if d.strs == nil {
+		d.strs = map[string]string{}
+	}
+	if len(d.strs) < maxInterned {
+		d.strs[s] = s
 	}
 	return s
 }
 
 // boolean reads a boolean field, also written as the string "true" or
 // "false" (Webex's spec types several booleans so); absent or null is false.
-func (d *itemDecoder) boolean(field string, raw json.RawMessage) bool {
+func (d *itemDecoder) boolean(field string, v value) bool {
+	raw := v.raw
 	switch string(raw) {
 	case "true", `"true"`:
 		return true
@@ -113,7 +122,7 @@ func (d *itemDecoder) boolean(field string, raw json.RawMessage) bool {
 	if absent(raw) || json.Unmarshal(raw, &b) == nil {
 		return b
 	}
-	if s, err := stringValue(raw); err == nil && (s == "true" || s == "false") {
+	if s, err := v.string(); err == nil && (s == "true" || s == "false") {
 		return s == "true"
 	}
 	d.leftOut(field, fmt.Errorf("not a boolean: %s", shown(raw)))
@@ -126,16 +135,16 @@ func (d *itemDecoder) leftOut(field string, err error) {
 }
 
 // timeField reads an RFC 3339 time; absent, null or "" is the zero time.
-func timeField(raw json.RawMessage) (time.Time, error) {
-	if absent(raw) {
+func timeField(v value) (time.Time, error) {
+	if absent(v.raw) {
 		return time.Time{}, nil
 	}
-	if t, ok := quickTime(raw); ok {
+	if t, ok := quickTime(v.raw); ok {
 		return t, nil
 	}
-	s, err := stringValue(raw)
+	s, err := v.string()
 	if err != nil {
-		return time.Time{}, fmt.Errorf("not a string: %s", shown(raw))
+		return time.Time{}, fmt.Errorf("not a string: %s", shown(v.raw))
 	}
 	return parseTime(s)
 }
@@ -143,8 +152,7 @@ func timeField(raw json.RawMessage) (time.Time, error) {
 // quickTime reads a time written as Webex writes them,
 // "2016-04-21T19:12:48.920Z" (quotes included), without time.Parse: what
 // parseTime returns for it (TestQuickTime and FuzzQuickTime prove it). ok is
-// false for anything else, and for a day past the 28th (time.Parse knows
-// the months' lengths), which parseTime reads.
+// false for anything else, which parseTime reads.
 func quickTime(raw []byte) (_ time.Time, ok bool) {
 	if len(raw) != 26 || raw[0] != '"' || raw[5] != '-' || raw[8] != '-' || raw[11] != 'T' || raw[14] != ':' ||
 		raw[17] != ':' || raw[20] != '.' || raw[24] != 'Z' || raw[25] != '"' {
@@ -162,16 +170,31 @@ func quickTime(raw []byte) (_ time.Time, ok bool) {
 	}
 	year, month, day := num(1, 4), num(6, 2), num(9, 2)
 	hour, minute, sec, ms := num(12, 2), num(15, 2), num(18, 2), num(21, 3)
-	if year < 0 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
-		sec < 0 || sec > 59 || ms < 0 {
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour < 0 || hour > 23 ||
+		minute < 0 || minute > 59 || sec < 0 || sec > 59 || ms < 0 {
 		return time.Time{}, false
 	}
 	return time.Date(year, time.Month(month), day, hour, minute, sec, ms*1e6, time.UTC), true
 }
 
-func absent(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
+// daysIn is the length of a month (1-12) of the proleptic Gregorian
+// calendar, as time.Parse knows it.
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
 
-func shown(raw json.RawMessage) string {
+func absent(raw []byte) bool { return len(raw) == 0 || string(raw) == "null" }
+
+func shown(raw []byte) string {
 	if len(raw) == 0 {
 		return "absent"
 	}
@@ -180,7 +203,7 @@ func shown(raw json.RawMessage) string {
 
 // stringValue decodes a JSON string; one that needs no unescaping is taken
 // as it is, without encoding/json.
-func stringValue(raw json.RawMessage) (string, error) {
+func stringValue(raw []byte) (string, error) {
 	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' &&
 		bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
 		return string(raw[1 : n-1]), nil
@@ -190,133 +213,173 @@ func stringValue(raw json.RawMessage) (string, error) {
 	return s, err
 }
 
-// object is a JSON object's members, in order, their values raw. A name
-// may come twice: the last one counts, as when decoding into a map.
-type object []member
-
-type member struct{ name, value []byte }
-
-// get returns the value of the member named name, nil when there is none.
-func (o object) get(name string) json.RawMessage {
-	for i := len(o) - 1; i >= 0; i-- {
-		if string(o[i].name) == name {
-			return o[i].value
-		}
-	}
-	return nil
+// value is a member's value in an item, raw (empty when the item has no
+// such member), as the page pass found it.
+type value struct {
+	raw   []byte
+	plain bool // a string with no escape, all ASCII: its value is what its quotes hold
 }
 
-// splitObject appends the members of the JSON object raw to o, their names
-// and values slices of raw: the same names and values as decoding raw
-// into a map[string]json.RawMessage gives, without the map and the copies
-// (decode_test.go proves it). ok is false for what it leaves to that
-// decoding: raw is no valid JSON object, or a name is written with escapes
-// or is not UTF-8 (encoding/json replaces what is not).
-func splitObject(raw []byte, o object) (_ object, ok bool) {
-	if !json.Valid(raw) {
-		return nil, false
+// string decodes a JSON string, as encoding/json does.
+func (v value) string() (string, error) {
+	if v.plain {
+		return string(v.raw[1 : len(v.raw)-1]), nil
 	}
-	return splitValidObject(raw, o)
+	return stringValue(v.raw)
 }
 
-// splitValidObject is splitObject for raw known to be valid JSON.
-func splitValidObject(raw []byte, o object) (_ object, ok bool) {
-	i := skipSpace(raw, 0)
-	if raw[i] != '{' {
-		return nil, false
+// item is one list item after the page pass (splitPage, readItem): its
+// bytes and where in them lie the values of the members the decoders
+// read, so that decoding it reads only those values. The names and values
+// are those decoding raw into a map[string]json.RawMessage gives
+// (FuzzReadItem proves it): a name matches exactly, a name written with
+// escapes is read unescaped, and of a name given twice the last value
+// counts.
+type item struct {
+	raw    []byte
+	object bool        // raw is a JSON object, or null (an object without members, as in a map)
+	at     [nKeys]span // by key; the zero span: no such member
+}
+
+type span struct {
+	start, end uint32 // in raw
+	plain      bool   // see value
+}
+
+// get returns the value of the member named by key f.
+func (it *item) get(f key) value {
+	s := it.at[f]
+	return value{raw: it.raw[s.start:s.end:s.end], plain: s.plain}
+}
+
+// key is a member name the decoders read.
+type key uint8
+
+const (
+	fID key = iota
+	fTitle
+	fType
+	fTeamID
+	fIsLocked
+	fLastActivity
+	fCreated
+	fErrors
+	fRoomID
+	fParentID
+	fPersonID
+	nKeys
+)
+
+// keyOf returns the key named name, ok false for a name no decoder reads.
+func keyOf(name []byte) (_ key, ok bool) {
+	switch string(name) {
+	case "id":
+		return fID, true
+	case "title":
+		return fTitle, true
+	case "type":
+		return fType, true
+	case "teamId":
+		return fTeamID, true
+	case "isLocked":
+		return fIsLocked, true
+	case "lastActivity":
+		return fLastActivity, true
+	case "created":
+		return fCreated, true
+	case "errors":
+		return fErrors, true
+	case "roomId":
+		return fRoomID, true
+	case "parentId":
+		return fParentID, true
+	case "personId":
+		return fPersonID, true
 	}
-	// raw is valid: each member is a string, a colon and a value, then a
-	// comma or the closing brace.
-	if i = skipSpace(raw, i+1); raw[i] == '}' {
-		return o, true
+	return 0, false
+}
+
+// readItem reads one item on its own (a single room's answer, an item of
+// a page left to encoding/json), validating it as encoding/json would.
+// What is no valid JSON is an item that is no object.
+func readItem(raw []byte) item {
+	s := scanner{b: raw}
+	var it item
+	s.space()
+	ok := s.item(&it, 0)
+	if s.space(); !ok || s.i != len(raw) {
+		return item{raw: raw}
+	}
+	return it
+}
+
+// hasMember reports whether the JSON object raw, known to be valid JSON,
+// has a member named name, as decoding it into a map tells; ok is false
+// when raw is no object.
+func hasMember(raw []byte, name string) (has, ok bool) {
+	s := scanner{b: raw}
+	if s.space(); !s.byte('{') {
+		return false, false
+	}
+	if s.space(); s.byte('}') {
+		return false, true
 	}
 	for {
-		end := endOfString(raw, i)
-		name := raw[i+1 : end-1]
-		if bytes.IndexByte(name, '\\') >= 0 || !utf8.Valid(name) {
-			return nil, false
+		start := s.i
+		_, kind := s.string()
+		n := raw[start+1 : s.i-1]
+		if kind&escaped != 0 {
+			u, _ := stringValue(raw[start:s.i])
+			n = []byte(u)
 		}
-		i = skipSpace(raw, skipSpace(raw, end)+1) // past the colon
-		end = endOfValue(raw, i)
-		o = append(o, member{name: name, value: raw[i:end]})
-		if i = skipSpace(raw, end); raw[i] == '}' {
-			return o, true
+		if string(n) == name {
+			return true, true
 		}
-		i = skipSpace(raw, i+1) // past the comma
+		s.space()
+		s.byte(':')
+		s.space()
+		s.value(1)
+		if s.space(); !s.byte(',') {
+			return false, true
+		}
+		s.space()
 	}
 }
 
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// endOfString returns the index after the valid JSON string at b[i].
-func endOfString(b []byte, i int) int {
-	for i++; b[i] != '"'; i++ {
-		if b[i] == '\\' {
-			i++
-		}
-	}
-	return i + 1
-}
-
-// endOfValue returns the index after the valid JSON value at b[i].
-func endOfValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return endOfString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
-			switch b[i] {
-			case '"':
-				i = endOfString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-	}
-	for i < len(b) && !strings.ContainsRune(",}] \t\r\n", rune(b[i])) {
-		i++
-	}
-	return i
-}
-
-// validItem is a list item known to be valid JSON: the page it came from
-// was validated whole, by splitPage or by encoding/json.
+// validItem is a list item of a page left to encoding/json (decodePage):
+// what encoding/json decodes it from, kept, to be read by readItem.
 type validItem []byte
 
-// UnmarshalJSON keeps a copy of the item, for a page left to encoding/json.
+// UnmarshalJSON keeps a copy of the item.
 func (v *validItem) UnmarshalJSON(b []byte) error {
 	*v = bytes.Clone(b)
 	return nil
 }
 
 // decodePage reads the items of a list answer ({"items": [...]}) into
-// items. Items of type validItem or json.RawMessage are split out of body
-// in one pass that also validates it (slices of body, not copies:
-// splitPage), unless body is
-// something splitPage leaves to encoding/json, which decodes every other
-// type.
+// items. Items of type item or json.RawMessage are read in one pass over
+// body that also validates it, slices of body, not copies (splitPage),
+// unless body is something splitPage leaves to encoding/json, which
+// decodes every other type. A slice of items given is reused.
 func decodePage[T any](body []byte, items *[]T) error {
 	switch v := any(items).(type) {
-	case *[]validItem:
-		if split, ok := splitPage(body); ok {
+	case *[]item:
+		if split, ok := splitPage(body, (*v)[:0]); ok {
 			*v = split
 			return nil
 		}
+		var p page[validItem] // the same errors as before items were read in one pass
+		err := json.Unmarshal(body, &p)
+		*v = (*v)[:0]
+		for _, raw := range p.Items {
+			*v = append(*v, readItem(raw))
+		}
+		return err
 	case *[]json.RawMessage: // as encoding/json would, but slices of body
-		if split, ok := splitPage(body); ok {
+		if split, ok := splitPage(body, nil); ok {
 			*v = make([]json.RawMessage, len(split))
 			for i, it := range split {
-				(*v)[i] = json.RawMessage(it)
+				(*v)[i] = json.RawMessage(it.raw)
 			}
 			return nil
 		}
@@ -327,25 +390,30 @@ func decodePage[T any](body []byte, items *[]T) error {
 	return err
 }
 
-// splitPage returns the elements of the "items" array of the JSON object
-// body, as slices of body: what encoding/json decodes into a
-// page[json.RawMessage] (decode_test.go proves it). It reads body once,
-// validating it as it goes (so that splitValidObject need not). ok is false for what it leaves to
-// encoding/json: body is not valid JSON, not an object, its items are not
-// an array or null, or one of its own member names is written with escapes
-// or other than ASCII (encoding/json matches names without regard to case,
-// Unicode's included).
-func splitPage(body []byte) (_ []validItem, ok bool) {
+// splitPage reads the elements of the "items" array of the JSON object
+// body, appending them to buf, each an item (see item) whose bytes are a
+// slice of body: what encoding/json decodes into a page[json.RawMessage],
+// each element then into a map[string]json.RawMessage (decode_test.go
+// proves it). It reads body once, validating it as it goes. ok is false
+// for what it leaves to encoding/json: body is not valid JSON, not an
+// object, its items are not an array or null, or one of its own member
+// names is written with escapes or other than ASCII (encoding/json matches
+// names without regard to case, Unicode's included).
+func splitPage(body []byte, buf []item) (_ []item, ok bool) {
 	s := scanner{b: body}
-	var items []validItem
+	items := buf
 	s.space()
 	if !s.byte('{') {
 		return nil, false
 	}
 	if s.space(); !s.byte('}') {
 		for {
-			name, ok := s.name()
-			if s.space(); !ok || !s.byte(':') {
+			start := s.i
+			if ok, kind := s.string(); !ok || kind != 0 {
+				return nil, false
+			}
+			name := body[start+1 : s.i-1]
+			if s.space(); !s.byte(':') {
 				return nil, false
 			}
 			s.space()
@@ -353,7 +421,7 @@ func splitPage(body []byte) (_ []validItem, ok bool) {
 				if !s.value(1) { // in the page's object
 					return nil, false
 				}
-			} else if items, ok = s.items(); !ok {
+			} else if items, ok = s.items(buf[:0]); !ok {
 				return nil, false
 			}
 			if s.space(); s.byte('}') {
@@ -395,25 +463,23 @@ func (s *scanner) byte(c byte) bool {
 	return false
 }
 
-// items reads the value of "items": an array (its elements) or null (no
-// items).
-func (s *scanner) items() ([]validItem, bool) {
+// items reads the value of "items", an array (its elements) or null (no
+// items), appending the elements to items.
+func (s *scanner) items(items []item) ([]item, bool) {
 	if s.literal("null") {
-		return nil, true
+		return items, true
 	}
 	if !s.byte('[') {
 		return nil, false
 	}
-	var items []validItem
 	if s.space(); s.byte(']') {
 		return items, true
 	}
 	for {
-		start := s.i
-		if !s.value(2) { // in the page's object and the items array
+		items = append(items, item{})
+		if !s.item(&items[len(items)-1], 2) { // in the page's object and the items array
 			return nil, false
 		}
-		items = append(items, validItem(s.b[start:s.i:s.i]))
 		if s.space(); s.byte(']') {
 			return items, true
 		}
@@ -424,19 +490,62 @@ func (s *scanner) items() ([]validItem, bool) {
 	}
 }
 
-// name reads a member name that is plain: no escapes, ASCII only.
-func (s *scanner) name() ([]byte, bool) {
+// item reads one value inside depth arrays and objects into it (zero):
+// an object member by member, noting where the values of the fields lie.
+func (s *scanner) item(it *item, depth int) bool {
 	start := s.i
-	if !s.string() {
-		return nil, false
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		if !s.value(depth) {
+			return false
+		}
+		it.raw, it.object = s.b[start:s.i:s.i], s.b[start] == 'n'
+		return true
 	}
-	name := s.b[start+1 : s.i-1]
-	for _, c := range name {
-		if c == '\\' || c >= utf8.RuneSelf {
-			return nil, false
+	if depth++; depth > maxDepth {
+		return false
+	}
+	s.i++
+	if s.space(); !s.byte('}') {
+		for {
+			nameAt := s.i
+			ok, kind := s.string()
+			if !ok {
+				return false
+			}
+			name := s.b[nameAt+1 : s.i-1]
+			if kind&escaped != 0 { // rare: decoded as encoding/json does
+				u, _ := stringValue(s.b[nameAt:s.i])
+				name = []byte(u)
+			}
+			f, known := keyOf(name)
+			if s.space(); !s.byte(':') {
+				return false
+			}
+			s.space()
+			at, plain := s.i, false
+			if s.i < len(s.b) && s.b[s.i] == '"' {
+				ok, kind = s.string()
+				plain = kind == 0
+			} else {
+				ok = s.value(depth)
+			}
+			if !ok {
+				return false
+			}
+			if known {
+				it.at[f] = span{start: uint32(at - start), end: uint32(s.i - start), plain: plain}
+			}
+			if s.space(); s.byte('}') {
+				break
+			}
+			if !s.byte(',') {
+				return false
+			}
+			s.space()
 		}
 	}
-	return name, true
+	it.raw, it.object = s.b[start:s.i:s.i], true
+	return true
 }
 
 // value reads one JSON value inside depth arrays and objects.
@@ -446,7 +555,8 @@ func (s *scanner) value(depth int) bool {
 	}
 	switch c := s.b[s.i]; {
 	case c == '"':
-		return s.string()
+		ok, _ := s.string()
+		return ok
 	case c == '{', c == '[':
 		if depth++; depth > maxDepth {
 			return false
@@ -461,7 +571,7 @@ func (s *scanner) value(depth int) bool {
 		}
 		for {
 			if c == '{' {
-				if !s.string() {
+				if ok, _ := s.string(); !ok {
 					return false
 				}
 				if s.space(); !s.byte(':') {
@@ -499,57 +609,68 @@ func (s *scanner) literal(word string) bool {
 	return false
 }
 
+// What a string holds besides plain ASCII (scanner.string).
+const (
+	nonASCII = 1 << iota // bytes of 0x80 and more: UTF-8 or not (encoding/json accepts either)
+	escaped              // a backslash escape
+)
+
 // string reads a string: no control characters, valid escapes (bytes that
-// are not UTF-8 are accepted, as encoding/json does).
-func (s *scanner) string() bool {
+// are not UTF-8 are accepted, as encoding/json does). kind says what it
+// holds besides plain ASCII.
+func (s *scanner) string() (ok bool, kind uint8) {
 	if !s.byte('"') {
-		return false
+		return false, 0
 	}
 	for s.i < len(s.b) {
-		for s.i < len(s.b) && plain[s.b[s.i]] {
+		for s.i < len(s.b) && class[s.b[s.i]] == 0 {
 			s.i++
 		}
 		if s.i == len(s.b) {
-			return false
+			return false, 0
 		}
 		switch c := s.b[s.i]; {
 		case c == '"':
 			s.i++
-			return true
+			return true, kind
 		case c < 0x20:
-			return false
+			return false, 0
 		case c == '\\':
+			kind |= escaped
 			if s.i+1 >= len(s.b) {
-				return false
+				return false, 0
 			}
 			switch s.b[s.i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				s.i += 2
 			case 'u':
 				if s.i+6 > len(s.b) {
-					return false
+					return false, 0
 				}
 				for _, h := range s.b[s.i+2 : s.i+6] {
 					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return false
+						return false, 0
 					}
 				}
 				s.i += 6
 			default:
-				return false
+				return false, 0
 			}
 		default:
+			kind |= nonASCII
 			s.i++
 		}
 	}
-	return false
+	return false, 0
 }
 
-// plain is the bytes a string holds as they are: not a quote, a backslash
-// or a control character.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
+// class is 0 for the bytes a string holds as they are and that are
+// ASCII: not a quote, a backslash, a control character or 0x80 and more.
+var class = func() (t [256]uint8) {
+	for c := range 256 {
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			t[c] = 1
+		}
 	}
 	return t
 }()

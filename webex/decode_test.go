@@ -5,16 +5,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 )
 
-// splitObjectCases are items splitObject must split exactly as decoding
-// into a map does, or leave to that decoding.
-var splitObjectCases = []string{
+// readItemCases are items readItem must read exactly as decoding into a
+// map does.
+var readItemCases = []string{
 	`{}`,
 	` { } `,
 	`{"id":"a","created":"2026-11-24T12:00:00.000Z","personId":"p"}`,
@@ -22,12 +20,19 @@ var splitObjectCases = []string{
 	`{"id":"first","id":"last"}`,
 	`{"ID":"upper","Id":"mixed","id":"exact"}`,
 	`{"errors":{"title":{"code":"kms_failure","reason":"}{]["}},"title":"eyJhbGciOi"}`,
+	`{"errors":{"\u0074itle":1}}`,
+	`{"errors":{"Title":1,"title\u0000":2}}`,
+	`{"errors":[{"title":1}]}`,
 	`{"a":[1,{"b":[]},"]"],"n":-1.5e3,"t":true,"f":false,"z":null,"id":"x"}`,
 	`{"\u0069d":"escaped name"}`,
+	`{"id":"plain","\u0069d":"escaped name wins, being last"}`,
 	`{"id":"\u00e9t\u00e9","title":"caf\u00e9 \ud83d\ude00"}`,
+	`{"id":"été","title":"café"}`,
 	"{\"title\":\"bad \xff utf-8\"}",
+	"{\"id\xff\":\"bad name\"}",
 	`{"id":"a",}`,
 	`{"id":"a"`,
+	`{"id":"a"} x`,
 	`null`,
 	`[{"id":"a"}]`,
 	`"id"`,
@@ -35,53 +40,73 @@ var splitObjectCases = []string{
 	``,
 }
 
-// TestSplitObject: where splitObject splits an item, it finds every name and
-// value a map[string]json.RawMessage holds, byte for byte (the values
-// appear in BadItem reasons), and nothing else.
-func TestSplitObject(t *testing.T) {
-	for _, c := range splitObjectCases {
-		t.Run(c, func(t *testing.T) { checkSplitObject(t, []byte(c)) })
-	}
-	// The plain cases take the fast path.
-	for _, c := range []string{splitObjectCases[2], splitObjectCases[3], splitObjectCases[6], splitObjectCases[7]} {
-		if _, ok := splitObject([]byte(c), nil); !ok {
-			t.Errorf("splitObject(%s) left it to encoding/json", c)
-		}
+// TestReadItem: readItem reads an item as decoding it into a
+// map[string]json.RawMessage does: an object (or null) exactly when that
+// decoding succeeds, the value of every key byte for byte (the values
+// appear in BadItem reasons), "plain" only for strings whose value their
+// quotes hold, and the errors' title as the map tells.
+func TestReadItem(t *testing.T) {
+	for _, c := range readItemCases {
+		t.Run(c, func(t *testing.T) { checkReadItem(t, []byte(c)) })
 	}
 }
 
-// FuzzSplitObject: splitObject agrees with encoding/json on any input.
-func FuzzSplitObject(f *testing.F) {
-	for _, c := range splitObjectCases {
+// FuzzReadItem: readItem agrees with encoding/json on any input.
+func FuzzReadItem(f *testing.F) {
+	for _, c := range readItemCases {
 		f.Add([]byte(c))
 	}
-	f.Fuzz(checkSplitObject)
+	f.Fuzz(checkReadItem)
 }
 
-func checkSplitObject(t *testing.T, raw []byte) {
-	o, ok := splitObject(raw, nil)
+// keyNames are the names of the keys, and names that are none.
+var keyNames = []string{"id", "title", "type", "teamId", "isLocked", "lastActivity", "created", "errors",
+	"roomId", "parentId", "personId", "ID", "Title", "items", "", "creatorId"}
+
+func checkReadItem(t *testing.T, raw []byte) {
+	it := readItem(raw)
 	var m map[string]json.RawMessage
 	err := json.Unmarshal(raw, &m)
-	if !ok {
-		if bytes.Contains(raw, []byte(`\`)) || !utf8.Valid(raw) || err != nil || m == nil {
-			return // left to encoding/json, rightly
+	if it.object != (err == nil) {
+		t.Fatalf("readItem(%q).object = %v; encoding/json: %v", raw, it.object, err)
+	}
+	if !it.object {
+		if !bytes.Equal(it.raw, raw) {
+			t.Fatalf("readItem(%q).raw = %q, want the input", raw, it.raw)
 		}
-		t.Fatalf("splitObject(%q) left a plain object to encoding/json", raw)
+		return
 	}
-	if err != nil {
-		t.Fatalf("splitObject(%q) split what encoding/json refuses: %v", raw, err)
+	if !bytes.Equal(it.raw, bytes.Trim(raw, " \t\r\n")) {
+		t.Fatalf("readItem(%q).raw = %q", raw, it.raw)
 	}
-	names := map[string]bool{}
-	for _, mem := range o {
-		names[string(mem.name)] = true
-	}
-	if got, want := slices.Sorted(maps.Keys(names)), slices.Sorted(maps.Keys(m)); !slices.Equal(got, want) {
-		t.Fatalf("splitObject(%q) names %q, encoding/json %q", raw, got, want)
-	}
-	for name, v := range m {
-		if got := o.get(name); !bytes.Equal(got, v) {
-			t.Fatalf("splitObject(%q).get(%q) = %q, encoding/json %q", raw, name, got, v)
+	keys := 0
+	for _, name := range keyNames {
+		k, ok := keyOf([]byte(name))
+		if !ok {
+			continue
 		}
+		keys++
+		v := it.get(k)
+		if want, in := m[name]; !bytes.Equal(v.raw, want) || in != (len(v.raw) > 0) {
+			t.Fatalf("readItem(%q).get(%q) = %q, encoding/json %q", raw, name, v.raw, want)
+		}
+		if v.plain {
+			var s string
+			if err := json.Unmarshal(v.raw, &s); err != nil || s != string(v.raw[1:len(v.raw)-1]) {
+				t.Fatalf("readItem(%q): %q is not plain: %q, %v", raw, v.raw, s, err)
+			}
+		}
+		if name == "errors" && len(v.raw) > 0 {
+			has, ok := hasMember(v.raw, "title")
+			var errs map[string]json.RawMessage
+			err := json.Unmarshal(v.raw, &errs)
+			if _, want := errs["title"]; has != want || ok != (err == nil) {
+				t.Fatalf("hasMember(%q, title) = %v, %v; encoding/json %v, %v", v.raw, has, ok, want, err)
+			}
+		}
+	}
+	if keys != int(nKeys) {
+		t.Fatalf("keyNames names %d keys of %d", keys, nKeys)
 	}
 }
 
@@ -141,12 +166,12 @@ func TestSplitPage(t *testing.T) {
 		t.Run(clip(c, 60), func(t *testing.T) { checkSplitPage(t, []byte(c)) })
 	}
 	for _, c := range splitPageCases[:9] {
-		if _, ok := splitPage([]byte(c)); !ok {
+		if _, ok := splitPage([]byte(c), nil); !ok {
 			t.Errorf("splitPage(%s) left it to encoding/json", c)
 		}
 	}
 	deep := splitPageCases[len(splitPageCases)-2]
-	if _, ok := splitPage([]byte(deep)); !ok {
+	if _, ok := splitPage([]byte(deep), nil); !ok {
 		t.Errorf("splitPage refused 10,000 levels of nesting, as many as encoding/json takes")
 	}
 }
@@ -160,7 +185,7 @@ func FuzzSplitPage(f *testing.F) {
 }
 
 func checkSplitPage(t *testing.T, body []byte) {
-	items, ok := splitPage(body)
+	items, ok := splitPage(body, nil)
 	var p page[json.RawMessage]
 	err := json.Unmarshal(body, &p)
 	if !ok {
@@ -178,8 +203,12 @@ func checkSplitPage(t *testing.T, body []byte) {
 		t.Fatalf("splitPage(%q): %d items, encoding/json %d", body, len(items), len(p.Items))
 	}
 	for i := range items {
-		if !bytes.Equal(items[i], p.Items[i]) {
-			t.Fatalf("splitPage(%q) item %d = %q, encoding/json %q", body, i, items[i], p.Items[i])
+		if !bytes.Equal(items[i].raw, p.Items[i]) {
+			t.Fatalf("splitPage(%q) item %d = %q, encoding/json %q", body, i, items[i].raw, p.Items[i])
+		}
+		// Read in the page as on its own, which FuzzReadItem ties to encoding/json.
+		if alone := readItem(p.Items[i]); items[i].object != alone.object || items[i].at != alone.at {
+			t.Fatalf("splitPage(%q) item %d = %+v, on its own %+v", body, i, items[i], alone)
 		}
 	}
 }
@@ -194,9 +223,10 @@ func isASCII(b []byte) bool {
 }
 
 // BenchmarkDecodeRoomsPage decodes a listing page of 1,000 rooms as Webex
-// writes them, the way it was decoded before splitPage (encoding/json into
-// RawMessages, each item validated again and split) and as it is (one pass
-// over the page, each item split), side by side. Run it with
+// writes them, as a page left to encoding/json is decoded (into
+// RawMessages, each item then read again on its own) and as any other is
+// (one pass over the page; decoding an item reads only the values it
+// uses), side by side. Run it with
 //
 //	go test -run '^$' -bench DecodeRoomsPage -benchmem ./webex/
 func BenchmarkDecodeRoomsPage(b *testing.B) {
@@ -221,24 +251,23 @@ func BenchmarkDecodeRoomsPage(b *testing.B) {
 			if err := json.Unmarshal(page.Bytes(), &p); err != nil {
 				b.Fatal(err)
 			}
-			for _, it := range p.Items {
-				if _, ok := d.room(it); !ok {
+			for _, raw := range p.Items {
+				if it := readItem(raw); !func() bool { _, ok := d.room(&it); return ok }() {
 					b.Fatal("room skipped")
 				}
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/room")
 	})
-	b.Run("splitPage", func(b *testing.B) {
+	b.Run("onePass", func(b *testing.B) {
 		d := c.itemDecoder("rooms")
-		d.valid = true
-		var items []validItem
+		var items []item
 		for b.Loop() {
 			if err := decodePage(page.Bytes(), &items); err != nil {
 				b.Fatal(err)
 			}
-			for _, it := range items {
-				if _, ok := d.room(json.RawMessage(it)); !ok {
+			for i := range items {
+				if _, ok := d.room(&items[i]); !ok {
 					b.Fatal("room skipped")
 				}
 			}
