@@ -2,8 +2,10 @@ package webex
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"time"
 	"unicode/utf8"
 )
@@ -617,63 +619,83 @@ const (
 
 // string reads a string: no control characters, valid escapes (bytes that
 // are not UTF-8 are accepted, as encoding/json does). kind says what it
-// holds besides plain ASCII.
+// holds besides plain ASCII. The bytes are read eight at a time while
+// none of them ends the string or needs a closer look (FuzzSplitPage and
+// FuzzReadItem prove it equal to encoding/json).
 func (s *scanner) string() (ok bool, kind uint8) {
-	if !s.byte('"') {
+	b, i := s.b, s.i
+	if i >= len(b) || b[i] != '"' {
 		return false, 0
 	}
-	for s.i < len(s.b) {
-		for s.i < len(s.b) && class[s.b[s.i]] == 0 {
-			s.i++
+	i++
+	var high uint64 // the plain bytes read eight at a time, or'ed: their high bits say non-ASCII
+	for {
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if m := special(w); m != 0 {
+				k := bits.TrailingZeros64(m) / 8 // the first special byte: the k before it are plain
+				high |= w << (64 - 8*k)
+				i += k
+				break
+			}
+			high |= w
+			i += 8
 		}
-		if s.i == len(s.b) {
+		if i >= len(b) {
 			return false, 0
 		}
-		switch c := s.b[s.i]; {
+		switch c := b[i]; {
 		case c == '"':
-			s.i++
+			s.i = i + 1
+			if high&highs != 0 {
+				kind |= nonASCII
+			}
 			return true, kind
 		case c < 0x20:
 			return false, 0
 		case c == '\\':
 			kind |= escaped
-			if s.i+1 >= len(s.b) {
+			if i+1 >= len(b) {
 				return false, 0
 			}
-			switch s.b[s.i+1] {
+			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i += 2
+				i += 2
 			case 'u':
-				if s.i+6 > len(s.b) {
+				if i+6 > len(b) {
 					return false, 0
 				}
-				for _, h := range s.b[s.i+2 : s.i+6] {
+				for _, h := range b[i+2 : i+6] {
 					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
 						return false, 0
 					}
 				}
-				s.i += 6
+				i += 6
 			default:
 				return false, 0
 			}
-		default:
-			kind |= nonASCII
-			s.i++
+		default: // a byte among the last seven of b
+			if c >= 0x80 {
+				kind |= nonASCII
+			}
+			i++
 		}
 	}
-	return false, 0
 }
 
-// class is 0 for the bytes a string holds as they are and that are
-// ASCII: not a quote, a backslash, a control character or 0x80 and more.
-var class = func() (t [256]uint8) {
-	for c := range 256 {
-		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			t[c] = 1
-		}
-	}
-	return t
-}()
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// special has the high bit set of the first byte of w (little endian) that
+// is a quote, a backslash or a control character, if there is one; it may
+// have those of bytes after it too, never of one before it (the borrow of
+// a subtraction runs upwards). Bytes of 0x80 and more are none of these.
+func special(w uint64) uint64 {
+	q, bs := w^(ones*'"'), w^(ones*'\\')
+	return ((q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w) & highs
+}
 
 // number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 func (s *scanner) number() bool {

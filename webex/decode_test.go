@@ -339,3 +339,77 @@ func checkQuickTime(t *testing.T, raw []byte) {
 		t.Fatalf("quickTime(%s) = %v, parseTime: %v, %v", raw, got, want, err)
 	}
 }
+
+// TestScannerString: string, which reads eight bytes at a time, ends
+// where a byte-by-byte reading ends, accepts what it accepts and says
+// the same of what the string holds, for any byte (every value) at any
+// place within a word and across words, alone and after an escape or a
+// non-ASCII byte.
+func TestScannerString(t *testing.T) {
+	var bodies [][]byte
+	for n := range 20 {
+		for at := range n + 1 {
+			for c := range 256 {
+				for _, before := range []string{"", `\n`, "é", "\xff"} {
+					b := append([]byte(`"`+before), bytes.Repeat([]byte("a"), n)...)
+					b = append(b, `"x`...)
+					b[1+len(before)+at] = byte(c) // the closing quote itself when at == n
+					bodies = append(bodies, b)
+				}
+			}
+		}
+	}
+	for _, b := range bodies {
+		s := scanner{b: b}
+		ok, kind := s.string()
+		end, wantOK, wantKind := stringByBytes(b)
+		if ok != wantOK || (ok && (s.i != end || kind != wantKind)) {
+			t.Fatalf("string(%q) = %v, %d, ends at %d; byte by byte %v, %d, %d", b, ok, kind, s.i, wantOK, wantKind, end)
+		}
+		if ok { // and as encoding/json reads it
+			var v string
+			if err := json.Unmarshal(b[:end], &v); err != nil || (kind == 0 && v != string(b[1:end-1])) {
+				t.Fatalf("string(%q) ok, kind %d; encoding/json %q, %v", b, kind, v, err)
+			}
+		} else if json.Valid(b[:len(b)-1]) {
+			t.Fatalf("string(%q) refused what encoding/json takes", b)
+		}
+	}
+}
+
+// stringByBytes reads the string at b[0] byte by byte, as the scanner did
+// before it read eight bytes at a time.
+func stringByBytes(b []byte) (end int, ok bool, kind uint8) {
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true, kind
+		case c < 0x20:
+			return 0, false, 0
+		case c == '\\':
+			kind |= escaped
+			if i+1 >= len(b) {
+				return 0, false, 0
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				if i+6 > len(b) {
+					return 0, false, 0
+				}
+				for _, h := range b[i+2 : i+6] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return 0, false, 0
+					}
+				}
+				i += 5
+			default:
+				return 0, false, 0
+			}
+		case c >= 0x80:
+			kind |= nonASCII
+		}
+	}
+	return 0, false, 0
+}
