@@ -44,21 +44,27 @@ func (c *Client) Rooms(ctx context.Context, q RoomsQuery) ([]Room, error) {
 	if q.TeamID != "" {
 		v.Set("teamId", q.TeamID)
 	}
-	var rooms []Room
+	// Each page's rooms in a slice of their own, put together once at the
+	// end: a slice grown page by page would be copied at every page.
+	var pages [][]Room
 	d := c.itemDecoder("rooms")
 	err := list(ctx, c, c.endpoint("rooms", v), func(items []item) (bool, error) {
-		rooms = slices.Grow(rooms, len(items))
+		rooms := make([]Room, 0, len(items))
 		for i := range items {
 			if r, ok := d.room(&items[i]); ok {
 				rooms = append(rooms, r)
 			}
 		}
+		pages = append(pages, rooms)
 		return true, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return rooms, nil
+	if len(pages) == 1 {
+		return pages[0], nil
+	}
+	return slices.Concat(pages...), nil
 }
 
 // room decodes one item leniently, each field on its own: without an id it is skipped (ok
