@@ -176,7 +176,18 @@ func quickTime(raw []byte) (_ time.Time, ok bool) {
 		minute < 0 || minute > 59 || sec < 0 || sec > 59 || ms < 0 {
 		return time.Time{}, false
 	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, ms*1e6, time.UTC), true
+	// time.Date's instant, without its normalising: the days since
+	// 1970-01-01 of the proleptic Gregorian calendar, counted from March
+	// (so that a leap day ends its year), in eras of 400 years.
+	y := year
+	if month <= 2 {
+		y--
+	}
+	era := (y+400)/400 - 1 // y/400 rounded down: y is -1 at the least
+	yoe := y - era*400
+	doy := (153*((month+9)%12)+2)/5 + day - 1
+	days := era*146097 + yoe*365 + yoe/4 - yoe/100 + doy - 719468
+	return time.Unix(int64(days)*86400+int64(hour*3600+minute*60+sec), int64(ms)*1e6).UTC(), true
 }
 
 // daysIn is the length of a month (1-12) of the proleptic Gregorian

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -314,6 +315,24 @@ func TestQuickTime(t *testing.T) {
 	}
 	if _, ok := quickTime([]byte(quickTimeCases[0])); !ok {
 		t.Errorf("quickTime(%s) left Webex's own form to time.Parse", quickTimeCases[0])
+	}
+}
+
+// TestQuickTimeEveryDay: quickTime reads every day of the first, a middle
+// and the last 400 years (a whole cycle of leap years) of its range as the
+// instant it names, as time.Date has it, at the first and the last
+// millisecond of the day.
+func TestQuickTimeEveryDay(t *testing.T) {
+	for _, years := range [][2]int{{0, 400}, {1900, 2300}, {9600, 10000}} {
+		for d := time.Date(years[0], 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < years[1]; d = d.AddDate(0, 0, 1) {
+			for _, at := range []time.Time{d, d.Add(24*time.Hour - time.Millisecond)} {
+				raw := at.AppendFormat([]byte(`"`), "2006-01-02T15:04:05.000Z")
+				raw = append(raw, '"')
+				if got, ok := quickTime(raw); !ok || got != at {
+					t.Fatalf("quickTime(%s) = %v, %v; want %v", raw, got, ok, at)
+				}
+			}
+		}
 	}
 }
 
