@@ -56,7 +56,7 @@ func (d *itemDecoder) report(b BadItem) {
 func (d *itemDecoder) begin(it *item) bool {
 	d.id = ""
 	if !it.object {
-		d.report(BadItem{Skipped: true, Reason: "not a JSON object: " + shown(it.raw)})
+		d.report(BadItem{Skipped: true, Reason: "not a JSON object: " + shown(it.raw())})
 		return false
 	}
 	return true
@@ -241,28 +241,51 @@ func (v value) string() (string, error) {
 	return stringValue(v.raw)
 }
 
-// item is one list item after the page pass (splitPage, readItem): its
-// bytes and where in them lie the values of the members the decoders
+// item is one list item after the page pass (splitPage, readItem): where
+// its bytes lie in its page, and the spans of the members the decoders
 // read, so that decoding it reads only those values. The names and values
-// are those decoding raw into a map[string]json.RawMessage gives
+// are those decoding the item into a map[string]json.RawMessage gives
 // (FuzzReadItem proves it): a name matches exactly, a name written with
 // escapes is read unescaped, and of a name given twice the last value
-// counts.
+// counts. It takes 24 bytes, as a slice of the page would, and each
+// member read 12 more: a page of many tiny items costs no more memory
+// than it did as slices.
 type item struct {
-	raw    []byte
-	object bool        // raw is a JSON object, or null (an object without members, as in a map)
-	at     [nKeys]span // by key; the zero span: no such member
+	pg         *pageBuf
+	start, end uint32 // its bytes, pg.body[start:end]
+	first      uint32 // its spans, pg.spans[first : first+n], one per key at most
+	n          uint8
+	object     bool // a JSON object, or null (an object without members, as in a map)
 }
 
+// pageBuf is a page's body and the spans of its items, in turn. list
+// reuses one from page to page.
+type pageBuf struct {
+	body  []byte
+	spans []span
+}
+
+// span is where the value of a member the decoders read lies in the body.
 type span struct {
-	start, end uint32 // in raw
-	plain      bool   // see value
+	start, end uint32
+	key        key
+	plain      bool // see value
 }
 
-// get returns the value of the member named by key f.
-func (it *item) get(f key) value {
-	s := it.at[f]
-	return value{raw: it.raw[s.start:s.end:s.end], plain: s.plain}
+// maxPage is the longest body the page pass reads (its offsets are 32
+// bits); Options.MaxBodyBytes is bounded by it.
+const maxPage = 1 << 31
+
+func (it *item) raw() []byte { return it.pg.body[it.start:it.end:it.end] }
+
+// get returns the value of the member named by key k.
+func (it *item) get(k key) value {
+	for _, s := range it.pg.spans[it.first : it.first+uint32(it.n)] {
+		if s.key == k {
+			return value{raw: it.pg.body[s.start:s.end:s.end], plain: s.plain}
+		}
+	}
+	return value{}
 }
 
 // key is a member name the decoders read.
@@ -312,17 +335,23 @@ func keyOf(name []byte) (_ key, ok bool) {
 	return 0, false
 }
 
-// readItem reads one item on its own (a single room's answer, an item of
-// a page left to encoding/json), validating it as encoding/json would.
-// What is no valid JSON is an item that is no object.
+// readItem reads one item on its own (a single room's answer, a
+// membership), validating it as encoding/json would. What is no valid
+// JSON is an item that is no object.
 func readItem(raw []byte) item {
+	pg := &pageBuf{body: raw}
+	if len(raw) >= maxPage {
+		return item{pg: pg, end: maxPage - 1}
+	}
 	s := scanner{b: raw}
 	var it item
 	s.space()
 	ok := s.item(&it, 0)
 	if s.space(); !ok || s.i != len(raw) {
-		return item{raw: raw}
+		return item{pg: pg, end: uint32(len(raw))}
 	}
+	pg.spans = s.spans
+	it.pg = pg
 	return it
 }
 
@@ -359,8 +388,7 @@ func hasMember(raw []byte, name string) (has, ok bool) {
 	}
 }
 
-// validItem is a list item of a page left to encoding/json (decodePage):
-// what encoding/json decodes it from, kept, to be read by readItem.
+// validItem is a list item of a page left to encoding/json (decodePage).
 type validItem []byte
 
 // UnmarshalJSON keeps a copy of the item.
@@ -373,26 +401,40 @@ func (v *validItem) UnmarshalJSON(b []byte) error {
 // items. Items of type item or json.RawMessage are read in one pass over
 // body that also validates it, slices of body, not copies (splitPage),
 // unless body is something splitPage leaves to encoding/json, which
-// decodes every other type. A slice of items given is reused.
-func decodePage[T any](body []byte, items *[]T) error {
+// decodes every other type. The room of items and pg (for items) is
+// reused.
+func decodePage[T any](body []byte, items *[]T, pg *pageBuf) error {
 	switch v := any(items).(type) {
 	case *[]item:
-		if split, ok := splitPage(body, (*v)[:0]); ok {
+		if split, ok := splitPage(body, (*v)[:0], pg); ok {
 			*v = split
 			return nil
 		}
 		var p page[validItem] // the same errors as before items were read in one pass
-		err := json.Unmarshal(body, &p)
-		*v = (*v)[:0]
-		for _, raw := range p.Items {
-			*v = append(*v, readItem(raw))
+		if err := json.Unmarshal(body, &p); err != nil {
+			*v = (*v)[:0]
+			return err
 		}
-		return err
+		// Valid, with a plain "items": the same items, read in one pass.
+		plain := []byte(`{"items":[`)
+		for i, raw := range p.Items {
+			if i > 0 {
+				plain = append(plain, ',')
+			}
+			plain = append(plain, raw...)
+		}
+		plain = append(plain, "]}"...)
+		split, ok := splitPage(plain, (*v)[:0], pg)
+		if !ok { // not met: plain is valid, and no longer than body
+			return fmt.Errorf("a page of %d bytes encoding/json read could not be read again", len(body))
+		}
+		*v = split
+		return nil
 	case *[]json.RawMessage: // as encoding/json would, but slices of body
-		if split, ok := splitPage(body, nil); ok {
+		if split, ok := splitPage(body, nil, pg); ok {
 			*v = make([]json.RawMessage, len(split))
-			for i, it := range split {
-				(*v)[i] = json.RawMessage(it.raw)
+			for i := range split {
+				(*v)[i] = json.RawMessage(split[i].raw())
 			}
 			return nil
 		}
@@ -405,15 +447,19 @@ func decodePage[T any](body []byte, items *[]T) error {
 
 // splitPage reads the elements of the "items" array of the JSON object
 // body, appending them to buf, each an item (see item) whose bytes are a
-// slice of body: what encoding/json decodes into a page[json.RawMessage],
-// each element then into a map[string]json.RawMessage (decode_test.go
-// proves it). It reads body once, validating it as it goes. ok is false
-// for what it leaves to encoding/json: body is not valid JSON, not an
-// object, its items are not an array or null, or one of its own member
-// names is written with escapes or other than ASCII (encoding/json matches
-// names without regard to case, Unicode's included).
-func splitPage(body []byte, buf []item) (_ []item, ok bool) {
-	s := scanner{b: body}
+// slice of body, its spans kept in pg: what encoding/json decodes into a
+// page[json.RawMessage], each element then into a
+// map[string]json.RawMessage (decode_test.go proves it). It reads body
+// once, validating it as it goes. ok is false for what it leaves to
+// encoding/json: body is not valid JSON, not an object, its items are not
+// an array or null, or one of its own member names is written with
+// escapes or other than ASCII (encoding/json matches names without regard
+// to case, Unicode's included); and for a body of maxPage bytes or more.
+func splitPage(body []byte, buf []item, pg *pageBuf) (_ []item, ok bool) {
+	if len(body) >= maxPage {
+		return nil, false
+	}
+	s := scanner{b: body, spans: pg.spans[:0]}
 	items := buf
 	s.space()
 	if !s.byte('{') {
@@ -449,13 +495,18 @@ func splitPage(body []byte, buf []item) (_ []item, ok bool) {
 	if s.space(); s.i != len(body) {
 		return nil, false
 	}
+	pg.body, pg.spans = body, s.spans
+	for i := range items {
+		items[i].pg = pg
+	}
 	return items, true
 }
 
 // scanner reads JSON (RFC 8259) as encoding/json accepts it.
 type scanner struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	spans []span // item appends the spans of the members the decoders read
 }
 
 // maxDepth is encoding/json's limit on nesting.
@@ -503,15 +554,17 @@ func (s *scanner) items(items []item) ([]item, bool) {
 	}
 }
 
-// item reads one value inside depth arrays and objects into it (zero):
-// an object member by member, noting where the values of the fields lie.
+// item reads one value inside depth arrays and objects into it (zero but
+// for pg, which the caller sets): an object member by member, noting where
+// the values of the keys lie.
 func (s *scanner) item(it *item, depth int) bool {
 	start := s.i
+	it.first = uint32(len(s.spans))
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		if !s.value(depth) {
 			return false
 		}
-		it.raw, it.object = s.b[start:s.i:s.i], s.b[start] == 'n'
+		it.start, it.end, it.object = uint32(start), uint32(s.i), s.b[start] == 'n'
 		return true
 	}
 	if depth++; depth > maxDepth {
@@ -530,7 +583,7 @@ func (s *scanner) item(it *item, depth int) bool {
 				u, _ := stringValue(s.b[nameAt:s.i])
 				name = []byte(u)
 			}
-			f, known := keyOf(name)
+			k, known := keyOf(name)
 			if s.space(); !s.byte(':') {
 				return false
 			}
@@ -546,7 +599,7 @@ func (s *scanner) item(it *item, depth int) bool {
 				return false
 			}
 			if known {
-				it.at[f] = span{start: uint32(at - start), end: uint32(s.i - start), plain: plain}
+				s.note(it, span{start: uint32(at), end: uint32(s.i), key: k, plain: plain})
 			}
 			if s.space(); s.byte('}') {
 				break
@@ -557,8 +610,20 @@ func (s *scanner) item(it *item, depth int) bool {
 			s.space()
 		}
 	}
-	it.raw, it.object = s.b[start:s.i:s.i], true
+	it.start, it.end, it.object = uint32(start), uint32(s.i), true
 	return true
+}
+
+// note keeps sp as the span of its key in it: the last one given counts.
+func (s *scanner) note(it *item, sp span) {
+	for i := it.first; i < uint32(len(s.spans)); i++ {
+		if s.spans[i].key == sp.key {
+			s.spans[i] = sp
+			return
+		}
+	}
+	s.spans = append(s.spans, sp)
+	it.n++
 }
 
 // value reads one JSON value inside depth arrays and objects.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // readItemCases are items readItem must read exactly as decoding into a
@@ -72,13 +73,13 @@ func checkReadItem(t *testing.T, raw []byte) {
 		t.Fatalf("readItem(%q).object = %v; encoding/json: %v", raw, it.object, err)
 	}
 	if !it.object {
-		if shown(it.raw) != shown(raw) { // as a report shows it
-			t.Fatalf("readItem(%q).raw = %q, not the input", raw, it.raw)
+		if shown(it.raw()) != shown(raw) { // as a report shows it
+			t.Fatalf("readItem(%q).raw = %q, not the input", raw, it.raw())
 		}
 		return
 	}
-	if !bytes.Equal(it.raw, bytes.Trim(raw, " \t\r\n")) {
-		t.Fatalf("readItem(%q).raw = %q", raw, it.raw)
+	if !bytes.Equal(it.raw(), bytes.Trim(raw, " \t\r\n")) {
+		t.Fatalf("readItem(%q).raw = %q", raw, it.raw())
 	}
 	keys := 0
 	for _, name := range keyNames {
@@ -167,12 +168,12 @@ func TestSplitPage(t *testing.T) {
 		t.Run(clip(c, 60), func(t *testing.T) { checkSplitPage(t, []byte(c)) })
 	}
 	for _, c := range splitPageCases[:9] {
-		if _, ok := splitPage([]byte(c), nil); !ok {
+		if _, ok := splitPage([]byte(c), nil, &pageBuf{}); !ok {
 			t.Errorf("splitPage(%s) left it to encoding/json", c)
 		}
 	}
 	deep := splitPageCases[len(splitPageCases)-2]
-	if _, ok := splitPage([]byte(deep), nil); !ok {
+	if _, ok := splitPage([]byte(deep), nil, &pageBuf{}); !ok {
 		t.Errorf("splitPage refused 10,000 levels of nesting, as many as encoding/json takes")
 	}
 }
@@ -186,7 +187,7 @@ func FuzzSplitPage(f *testing.F) {
 }
 
 func checkSplitPage(t *testing.T, body []byte) {
-	items, ok := splitPage(body, nil)
+	items, ok := splitPage(body, nil, &pageBuf{})
 	var p page[json.RawMessage]
 	err := json.Unmarshal(body, &p)
 	if !ok {
@@ -204,12 +205,18 @@ func checkSplitPage(t *testing.T, body []byte) {
 		t.Fatalf("splitPage(%q): %d items, encoding/json %d", body, len(items), len(p.Items))
 	}
 	for i := range items {
-		if !bytes.Equal(items[i].raw, p.Items[i]) {
-			t.Fatalf("splitPage(%q) item %d = %q, encoding/json %q", body, i, items[i].raw, p.Items[i])
+		if !bytes.Equal(items[i].raw(), p.Items[i]) {
+			t.Fatalf("splitPage(%q) item %d = %q, encoding/json %q", body, i, items[i].raw(), p.Items[i])
 		}
 		// Read in the page as on its own, which FuzzReadItem ties to encoding/json.
-		if alone := readItem(p.Items[i]); items[i].object != alone.object || items[i].at != alone.at {
+		alone := readItem(p.Items[i])
+		if items[i].object != alone.object || items[i].n != alone.n {
 			t.Fatalf("splitPage(%q) item %d = %+v, on its own %+v", body, i, items[i], alone)
+		}
+		for k := range nKeys {
+			if got, want := items[i].get(k), alone.get(k); !bytes.Equal(got.raw, want.raw) || got.plain != want.plain {
+				t.Fatalf("splitPage(%q) item %d key %d = %+v, on its own %+v", body, i, k, got, want)
+			}
 		}
 	}
 }
@@ -263,8 +270,9 @@ func BenchmarkDecodeRoomsPage(b *testing.B) {
 	b.Run("onePass", func(b *testing.B) {
 		d := c.itemDecoder("rooms")
 		var items []item
+		var pg pageBuf
 		for b.Loop() {
-			if err := decodePage(page.Bytes(), &items); err != nil {
+			if err := decodePage(page.Bytes(), &items, &pg); err != nil {
 				b.Fatal(err)
 			}
 			for i := range items {
@@ -282,7 +290,7 @@ func BenchmarkDecodeRoomsPage(b *testing.B) {
 func TestDecodePageRaw(t *testing.T) {
 	for _, c := range splitPageCases {
 		var got []json.RawMessage
-		err := decodePage([]byte(c), &got)
+		err := decodePage([]byte(c), &got, &pageBuf{})
 		var want page[json.RawMessage]
 		wantErr := json.Unmarshal([]byte(c), &want)
 		if (err == nil) != (wantErr == nil) || len(got) != len(want.Items) {
@@ -294,6 +302,43 @@ func TestDecodePageRaw(t *testing.T) {
 				t.Errorf("decodePage(%s): item %d is %s, want %s", clip(c, 60), i, got[i], want.Items[i])
 			}
 		}
+	}
+}
+
+// TestDecodePageItems: a page of items decodes as encoding/json decodes
+// it, item for item (and each item as on its own), or fails with the
+// error encoding/json gives, also where splitPage leaves the page to it.
+func TestDecodePageItems(t *testing.T) {
+	for _, c := range splitPageCases {
+		var got []item
+		err := decodePage([]byte(c), &got, &pageBuf{})
+		var want page[validItem]
+		wantErr := json.Unmarshal([]byte(c), &want)
+		if fmt.Sprint(err) != fmt.Sprint(wantErr) || len(got) != len(want.Items) {
+			t.Errorf("decodePage(%s): %d items, err %v; encoding/json: %d, %v", clip(c, 60), len(got), err, len(want.Items), wantErr)
+			continue
+		}
+		for i := range got {
+			alone := readItem(want.Items[i])
+			if !bytes.Equal(got[i].raw(), want.Items[i]) || got[i].object != alone.object {
+				t.Errorf("decodePage(%s): item %d is %s, want %s", clip(c, 60), i, got[i].raw(), want.Items[i])
+			}
+			for k := range nKeys {
+				if g, w := got[i].get(k), alone.get(k); !bytes.Equal(g.raw, w.raw) || g.plain != w.plain {
+					t.Errorf("decodePage(%s): item %d key %d is %+v, on its own %+v", clip(c, 60), i, k, g, w)
+				}
+			}
+		}
+	}
+}
+
+// TestItemSize: an item takes no more than the slice of the page it was
+// before items were read in one pass, and a member read 12 bytes, so that
+// a page of many tiny items (a body of 32 MiB holds 16 million) costs no
+// more memory than it did.
+func TestItemSize(t *testing.T) {
+	if n, m := unsafe.Sizeof(item{}), unsafe.Sizeof(span{}); n > unsafe.Sizeof([]byte{}) || m > 12 {
+		t.Errorf("an item takes %d bytes, a span %d", n, m)
 	}
 }
 

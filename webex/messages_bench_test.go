@@ -29,8 +29,9 @@ func BenchmarkDecodeMessagesPage(b *testing.B) {
 	c := &Client{}
 	d := c.itemDecoder("messages")
 	var items []item
+	var pg pageBuf
 	for b.Loop() {
-		if err := decodePage(page.Bytes(), &items); err != nil {
+		if err := decodePage(page.Bytes(), &items, &pg); err != nil {
 			b.Fatal(err)
 		}
 		for i := range items {

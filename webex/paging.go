@@ -26,13 +26,14 @@ func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T)
 	empty := 0
 	var buf *bytes.Buffer // the last page's: the next is read into it
 	var items []T         // the last page's, their room reused for the next (decodePage)
+	var pg pageBuf        // likewise
 	for u := first; u != nil; {
 		seen[u.String()] = true
 		res, err := c.do(ctx, http.MethodGet, u, nil, buf)
 		if err != nil {
 			return cursorError(u, err)
 		}
-		if err := decodePage(res.body, &items); err != nil {
+		if err := decodePage(res.body, &items, &pg); err != nil {
 			return &DecodeError{Endpoint: endpoint, Err: err}
 		}
 		// The items may be slices of the body, which the next page
