@@ -112,3 +112,14 @@ var oddWant = []string{
 	"room {ID: Title: Type: TeamID: IsLocked:false LastActivity:0001-01-01 00:00:00 +0000 UTC Created:0001-01-01 00:00:00 +0000 UTC TitleUnavailable:false} webex rooms: decoding answer: room r1: an answer without an id [\"webex rooms item \\\"\\\": item skipped: not a JSON object: {\\\"id\\\":\\\"r1\\\"} trailing\"]",
 	"room {ID: Title: Type: TeamID: IsLocked:false LastActivity:0001-01-01 00:00:00 +0000 UTC Created:0001-01-01 00:00:00 +0000 UTC TitleUnavailable:false} webex rooms: decoding answer: room r1: an answer without an id [\"webex rooms item \\\"\\\": item skipped: not a JSON object: \\\"r1\\\"\"]",
 }
+
+// TestNoRoomsIsNil: a listing without rooms (none listed, or none usable)
+// is nil, as it was when the rooms were appended one by one.
+func TestNoRoomsIsNil(t *testing.T) {
+	for _, body := range []string{`{"items":[]}`, `{"items":[{"id":1}]}`, `{}`} {
+		rooms, err := fuzzClient(t, []byte(body), nil).Rooms(context.Background(), RoomsQuery{})
+		if rooms != nil || err != nil {
+			t.Errorf("%s: %#v, %v; want nil, nil", body, rooms, err)
+		}
+	}
+}

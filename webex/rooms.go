@@ -61,10 +61,10 @@ func (c *Client) Rooms(ctx context.Context, q RoomsQuery) ([]Room, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(pages) == 1 {
+	if len(pages) == 1 && len(pages[0]) > 0 {
 		return pages[0], nil
 	}
-	return slices.Concat(pages...), nil
+	return slices.Concat(pages...), nil // nil for no rooms, as before
 }
 
 // room decodes one item leniently, each field on its own: without an id it is skipped (ok
