@@ -247,9 +247,10 @@ func (v value) string() (string, error) {
 // are those decoding the item into a map[string]json.RawMessage gives
 // (FuzzReadItem proves it): a name matches exactly, a name written with
 // escapes is read unescaped, and of a name given twice the last value
-// counts. It takes 24 bytes, as a slice of the page would, and each
-// member read 12 more: a page of many tiny items costs no more memory
-// than it did as slices.
+// counts. It takes 24 bytes, as the slice of the page it was before, and
+// each member read 12 more (a member takes 7 bytes of the page at the
+// least): the worst page, of tiny items ([0,0,...]), still costs 12 times
+// its length, as it did.
 type item struct {
 	pg         *pageBuf
 	start, end uint32 // its bytes, pg.body[start:end]
