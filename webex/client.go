@@ -55,7 +55,7 @@ type Options struct {
 	Token      TokenSource  // where the bearer token comes from
 	HTTPClient *http.Client // default: a client with no overall timeout (the context bounds each call)
 	UserAgent  string
-	// MaxBodyBytes bounds every answer's body (default 32 MiB).
+	// MaxBodyBytes bounds every answer's body (default 32 MiB, at most 2 GiB).
 	MaxBodyBytes int64
 	// Observe, if set, is called after every round trip.
 	Observe func(RequestInfo)
@@ -119,6 +119,7 @@ func New(o Options) (*Client, error) {
 	if c.maxBody <= 0 {
 		c.maxBody = defaultMaxBody
 	}
+	c.maxBody = min(c.maxBody, maxPage-1)
 	hc := http.Client{}
 	if o.HTTPClient != nil {
 		hc = *o.HTTPClient

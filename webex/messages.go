@@ -2,7 +2,6 @@ package webex
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -21,12 +20,11 @@ type MessagesQuery = model.MessagesQuery
 // message decodes one item leniently, each field on its own: without an id or a usable creation
 // time (it cannot be placed in a window) it is skipped (ok false); another
 // bad field is left out and the rest kept. Both are reported.
-func (d *itemDecoder) message(raw json.RawMessage) (m Message, ok bool) {
-	j, ok := d.fields(raw)
-	if !ok || !d.itemID(j.get("id")) {
+func (d *itemDecoder) message(it *item) (m Message, ok bool) {
+	if !d.begin(it) || !d.itemID(it.get(fID)) {
 		return Message{}, false
 	}
-	created, err := timeField(j.get("created"))
+	created, err := timeField(it.get(fCreated))
 	if err == nil && created.IsZero() {
 		err = errors.New("no creation time")
 	}
@@ -36,9 +34,9 @@ func (d *itemDecoder) message(raw json.RawMessage) (m Message, ok bool) {
 	}
 	return Message{
 		ID:       d.id,
-		RoomID:   d.str("roomId", j.get("roomId")),
-		ParentID: d.str("parentId", j.get("parentId")),
-		PersonID: d.str("personId", j.get("personId")),
+		RoomID:   d.intern("roomId", it.get(fRoomID)),
+		ParentID: d.intern("parentId", it.get(fParentID)),
+		PersonID: d.intern("personId", it.get(fPersonID)),
 		Created:  created,
 	}, true
 }
@@ -74,10 +72,9 @@ func (c *Client) Messages(ctx context.Context, q MessagesQuery) ([]Message, erro
 	}
 	var out []Message
 	d := c.itemDecoder("messages")
-	d.valid = true // the page was validated whole (validItem), so each item need not be
-	err := list(ctx, c, c.endpoint("messages", v), func(items []validItem) (bool, error) {
-		for _, it := range items {
-			m, ok := d.message(json.RawMessage(it))
+	err := list(ctx, c, c.endpoint("messages", v), func(items []item) (bool, error) {
+		for i := range items {
+			m, ok := d.message(&items[i])
 			if !ok && d.id != "" && d.id == q.StopAtID {
 				return false, nil // the known message, however odd its other fields
 			}

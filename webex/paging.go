@@ -25,20 +25,22 @@ func list[T any](ctx context.Context, c *Client, first *url.URL, visit func([]T)
 	seen := map[string]bool{}
 	empty := 0
 	var buf *bytes.Buffer // the last page's: the next is read into it
+	var items []T         // the last page's, their room reused for the next (decodePage)
+	var pg pageBuf        // likewise
 	for u := first; u != nil; {
 		seen[u.String()] = true
 		res, err := c.do(ctx, http.MethodGet, u, nil, buf)
 		if err != nil {
 			return cursorError(u, err)
 		}
-		var p page[T]
-		if err := decodePage(res.body, &p.Items); err != nil {
+		if err := decodePage(res.body, &items, &pg); err != nil {
 			return &DecodeError{Endpoint: endpoint, Err: err}
 		}
-		more, err := visit(p.Items)
-		n := len(p.Items)
-		// The items may be slices of the body, which the next page overwrites.
-		p.Items, buf = nil, res.buf
+		// The items may be slices of the body, which the next page
+		// overwrites: visit keeps none.
+		more, err := visit(items)
+		n := len(items)
+		buf = res.buf
 		if err != nil {
 			return &DecodeError{Endpoint: endpoint, Err: err}
 		}

@@ -73,13 +73,13 @@ func (c *Client) Memberships(ctx context.Context, roomID string) ([]Membership, 
 // id it is skipped (ok false); a bad field is left out and the rest kept.
 // Both are reported.
 func (d *itemDecoder) membership(raw json.RawMessage) (m Membership, ok bool) {
-	j, ok := d.fields(raw)
-	if !ok || !d.itemID(j.get("id")) {
+	it := readItem(raw)
+	if !d.begin(&it) || !d.itemID(it.get(fID)) {
 		return Membership{}, false
 	}
 	return Membership{
 		ID:       d.id,
-		RoomID:   d.str("roomId", j.get("roomId")),
-		PersonID: d.str("personId", j.get("personId")),
+		RoomID:   d.intern("roomId", it.get(fRoomID)),
+		PersonID: d.str("personId", it.get(fPersonID)),
 	}, true
 }

@@ -2,9 +2,9 @@ package webex
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -34,52 +34,57 @@ func (c *Client) Rooms(ctx context.Context, q RoomsQuery) ([]Room, error) {
 	if q.TeamID != "" {
 		v.Set("teamId", q.TeamID)
 	}
-	var rooms []Room
+	// Each page's rooms in a slice of their own, put together once at the
+	// end: a slice grown page by page would be copied at every page.
+	var pages [][]Room
 	d := c.itemDecoder("rooms")
-	d.valid = true
-	err := list(ctx, c, c.endpoint("rooms", v), func(items []validItem) (bool, error) {
-		for _, it := range items {
-			if r, ok := d.room(json.RawMessage(it)); ok {
+	err := list(ctx, c, c.endpoint("rooms", v), func(items []item) (bool, error) {
+		rooms := make([]Room, 0, len(items))
+		for i := range items {
+			if r, ok := d.room(&items[i]); ok {
 				rooms = append(rooms, r)
 			}
 		}
+		pages = append(pages, rooms)
 		return true, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return rooms, nil
+	if len(pages) == 1 && len(pages[0]) > 0 {
+		return pages[0], nil
+	}
+	return slices.Concat(pages...), nil // nil for no rooms, as before
 }
 
 // room decodes one item leniently, each field on its own: without an id it is skipped (ok
 // false); a bad field is left out and the rest kept. Both are reported.
-func (d *itemDecoder) room(raw json.RawMessage) (r Room, ok bool) {
-	j, ok := d.fields(raw)
-	if !ok || !d.itemID(j.get("id")) {
+func (d *itemDecoder) room(it *item) (r Room, ok bool) {
+	if !d.begin(it) || !d.itemID(it.get(fID)) {
 		return Room{}, false
 	}
 	r = Room{
 		ID:       d.id,
-		Title:    d.str("title", j.get("title")),
-		Type:     d.str("type", j.get("type")),
-		TeamID:   d.str("teamId", j.get("teamId")),
-		IsLocked: d.boolean("isLocked", j.get("isLocked")),
+		Title:    d.str("title", it.get(fTitle)),
+		Type:     d.intern("type", it.get(fType)),
+		TeamID:   d.intern("teamId", it.get(fTeamID)),
+		IsLocked: d.boolean("isLocked", it.get(fIsLocked)),
 	}
 	var err error
-	if r.LastActivity, err = timeField(j.get("lastActivity")); err != nil {
+	if r.LastActivity, err = timeField(it.get(fLastActivity)); err != nil {
 		d.leftOut("lastActivity", err)
 	}
-	if r.Created, err = timeField(j.get("created")); err != nil {
+	if r.Created, err = timeField(it.get(fCreated)); err != nil {
 		d.leftOut("created", err)
 	}
 	// {"errors": {"title": {"code": "kms_failure", ...}}}: Webex could not
 	// decrypt the title, and the title field holds the encrypted blob.
-	var errs map[string]json.RawMessage
-	if e := j.get("errors"); !absent(e) && json.Unmarshal(e, &errs) != nil {
-		d.leftOut("errors", fmt.Errorf("not an object: %s", shown(e)))
-	}
-	if _, bad := errs["title"]; bad {
-		r.Title, r.TitleUnavailable = "", true
+	if e := it.get(fErrors).raw; !absent(e) {
+		if failed, ok := hasMember(e, "title"); !ok {
+			d.leftOut("errors", fmt.Errorf("not an object: %s", shown(e)))
+		} else if failed {
+			r.Title, r.TitleUnavailable = "", true
+		}
 	}
 	return r, true
 }
@@ -113,7 +118,8 @@ func (c *Client) Room(ctx context.Context, id string) (Room, error) {
 	}
 	// Decoded as a listing's item is: a bad field is left out (and
 	// reported); without an id the answer is no room.
-	r, ok := c.itemDecoder("rooms").room(res.body)
+	it := readItem(res.body)
+	r, ok := c.itemDecoder("rooms").room(&it)
 	if !ok {
 		return Room{}, &DecodeError{Endpoint: "rooms", Err: fmt.Errorf("room %s: an answer without an id", clip(id, 100))}
 	}
