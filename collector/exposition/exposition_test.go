@@ -66,4 +66,3 @@ func checkAppendFloat(t *testing.T, v float64) {
 		t.Fatalf("AppendFloat(%v) = %s, want %s", v, got, want)
 	}
 }
-
