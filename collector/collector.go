@@ -31,6 +31,19 @@ type descs struct {
 	prom                                map[*exposition.Family]*prometheus.Desc
 }
 
+// How many rooms a segment of a per-room family has on average: 32 in the
+// families that change where a room moves or a window slides (a room that
+// changes costs its segment's compression again); 128 in those that
+// rarely change (creation, title, members: fewer, larger segments compress
+// better); 512 in those whose values change for every room at every
+// refresh (the ages, the refresh times: written and compressed again
+// whatever changed, by a cheaper encoder; see exposition.Family.Volatile).
+const (
+	roomsPerSegment         = 32
+	stableRoomsPerSegment   = 128
+	volatileRoomsPerSegment = 512
+)
+
 func newDescs() *descs {
 	room := []string{"room_id"}
 	window := []string{"room_id", "window"}
@@ -39,7 +52,7 @@ func newDescs() *descs {
 		f := exposition.NewFamily(prometheus.BuildFQName(namespace, "", name), help, typ, labels...)
 		d.prom[f] = prometheus.NewDesc(f.Name, f.Help, f.Labels, nil)
 		if slices.Contains(labels, "room_id") {
-			f.SegmentBy("room_id") // a room that changes re-renders its own block of rooms only
+			f.SegmentBy("room_id", roomsPerSegment) // a room that changes re-renders its own block of rooms only
 		}
 		return f
 	}
@@ -54,16 +67,21 @@ func newDescs() *descs {
 	d.messagesRecent = gauge("messages_recent", "Messages created within the trailing window in all rooms of the type"+kept+
 		"; of the rooms whose messages in the window are known, whatever --collector.direct-rooms says.", "room_type", "window")
 	d.pending = gauge("rooms_pending", "Rooms whose messages need reading but could not be read within the scrape's deadline or were refused; they keep their last known values and are read first next scrape.")
-	d.info = gauge("room_info", "Information about a room the account belongs to; always 1.", "is_locked", "room_id", "room_type", "team_id", "title")
-	d.created = gauge("room_created_timestamp_seconds", "When the room was created, Unix time.", room...)
+	d.info = gauge("room_info", "Information about a room the account belongs to; always 1.", "is_locked", "room_id", "room_type", "team_id", "title").
+		SegmentBy("room_id", stableRoomsPerSegment)
+	d.created = gauge("room_created_timestamp_seconds", "When the room was created, Unix time.", room...).
+		SegmentBy("room_id", stableRoomsPerSegment)
 	d.lastActivity = gauge("room_last_activity_timestamp_seconds", "The room's lastActivity as Webex reports it, Unix time.", room...)
-	d.ageSec = gauge("room_last_activity_age_seconds", "Seconds from the room's lastActivity to this scrape.", room...)
+	d.ageSec = gauge("room_last_activity_age_seconds", "Seconds from the room's lastActivity to this scrape.", room...).
+		SegmentBy("room_id", volatileRoomsPerSegment).Volatile()
 	d.lastMessage = gauge("room_last_message_timestamp_seconds", "Creation time of the newest message visible to the account, Unix time"+kept+"; absent while none is known.", room...)
 	d.recentMsgs = gauge("room_recent_messages", "Messages created within the trailing window"+kept+".", window...)
 	d.senders = gauge("room_recent_senders", "Distinct people who sent messages within the trailing window"+kept+".", window...)
 	d.total = family("room_messages_total", "Messages seen in the room since the exporter began watching it"+kept+".", exposition.Counter, room...)
-	d.refreshed = gauge("room_last_refresh_timestamp_seconds", "When the room's values were last brought up to date with Webex, Unix time.", room...)
-	d.members = gauge("room_members", "People in the room"+kept+", re-read when its lastActivity moves or --collector.memberships.refresh has passed.", room...)
+	d.refreshed = gauge("room_last_refresh_timestamp_seconds", "When the room's values were last brought up to date with Webex, Unix time.", room...).
+		SegmentBy("room_id", volatileRoomsPerSegment).Volatile() // a listing refreshes every room it lists
+	d.members = gauge("room_members", "People in the room"+kept+", re-read when its lastActivity moves or --collector.memberships.refresh has passed.", room...).
+		SegmentBy("room_id", stableRoomsPerSegment)
 	d.tokenExpiry = gauge("token_expiry_timestamp_seconds", "When the Webex access token expires, Unix time; absent when unknown.")
 	d.success = gauge("scrape_collector_success", "1 if the collector's part of the scrape succeeded, else 0.", "collector")
 	d.duration = gauge("scrape_collector_duration_seconds", "How long the collector's part of the scrape took.", "collector")

@@ -35,6 +35,9 @@ type Family struct {
 	prefix [][]byte // before each label's value: name{label=" or ",label="
 	sorted []int    // the labels' indexes in name order, as the text writes them
 	key    int      // the label whose value decides where segments end; -1: none
+	every  uint64   // how many samples a segment has on average, with a key
+	// volatile: the values change at every rendering (Volatile).
+	volatile bool
 }
 
 // NewFamily returns the family. Label names must be valid and distinct.
@@ -61,12 +64,24 @@ func NewFamily(name, help string, typ Type, labels ...string) *Family {
 }
 
 // SegmentBy makes the value of label decide where the family's segments
-// end (see Builder) and returns f.
-func (f *Family) SegmentBy(label string) *Family {
+// end in a Builder: before a sample whose value hashes to a multiple of
+// every, so that segments have every samples on average and a value that
+// comes or goes changes its own segment only. It returns f.
+func (f *Family) SegmentBy(label string, every int) *Family {
 	f.key = slices.Index(f.Labels, label)
-	if f.key < 0 {
-		panic("exposition: " + f.Name + " has no label " + label)
+	if f.key < 0 || every < 1 {
+		panic("exposition: " + f.Name + " has no label " + label + " or segments of no sample")
 	}
+	f.every = uint64(every)
+	return f
+}
+
+// Volatile says that the family's values change at every rendering (an
+// age, a time every refresh sets): a Builder writes and compresses its text
+// again without looking for its segments in the last rendering. It
+// returns f.
+func (f *Family) Volatile() *Family {
+	f.volatile = true
 	return f
 }
 
@@ -89,21 +104,26 @@ func (t *Text) Sample(v float64, values ...string) {
 		t.started = true
 		t.b = append(t.b, f.header...)
 	}
+	t.b = f.appendSample(t.b, v, values)
+}
+
+// appendSample appends one sample's line.
+func (f *Family) appendSample(b []byte, v float64, values []string) []byte {
 	if len(values) != len(f.Labels) {
 		panic("exposition: " + f.Name + ": " + strconv.Itoa(len(values)) + " label values for " + strconv.Itoa(len(f.Labels)) + " labels")
 	}
 	if len(values) == 0 {
-		t.b = append(t.b, f.Name...)
+		b = append(b, f.Name...)
 	} else {
 		for i, l := range f.sorted {
-			t.b = append(t.b, f.prefix[i]...)
-			t.b = appendEscaped(t.b, values[l], true)
+			b = append(b, f.prefix[i]...)
+			b = appendEscaped(b, values[l], true)
 		}
-		t.b = append(t.b, `"}`...)
+		b = append(b, `"}`...)
 	}
-	t.b = append(t.b, ' ')
-	t.b = AppendFloat(t.b, v)
-	t.b = append(t.b, '\n')
+	b = append(b, ' ')
+	b = AppendFloat(b, v)
+	return append(b, '\n')
 }
 
 // Labels is how many label values the current family's samples take.

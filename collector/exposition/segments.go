@@ -7,8 +7,10 @@ import (
 	"hash/crc32"
 	"hash/maphash"
 	"io"
+	"math"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -21,8 +23,8 @@ import (
 // long-lived (14 MiB of text for 10,000 rooms, 3-4 MiB compressed). Most
 // of it does not change from one rendering to the next: the text is cut
 // into segments and each is compressed on its own, by a fresh compressor,
-// so that a segment whose text the last rendering (of the same Cache) had
-// is taken from it as it was compressed.
+// so that a segment whose samples the last rendering (of the same Cache)
+// had is taken from it as it was compressed, its text not even written.
 type Rendering struct {
 	parts [][]byte // the segments' DEFLATE blocks, in order
 	crc   uint32
@@ -33,133 +35,217 @@ type Rendering struct {
 // own but for its end (Inflate reads one).
 func (r *Rendering) Segments() [][]byte { return r.parts }
 
+// segment is one compressed segment, with what the rendering's CRC and
+// length need of its text.
+type segment struct {
+	z     []byte // DEFLATE blocks, byte-aligned, not final
+	crc   uint32 // of the text
+	shift uint32 // crcShift(n)
+	n     int    // length of the text
+}
+
 // Cache holds the compressed segments of the latest rendering made with
-// it, by their text, for the next one. A segment is found by a 64-bit hash
-// and the length of its text: two texts of the same length colliding
-// within one rendering's few thousand segments is a chance of about 2^-40.
-// The zero Cache is ready to use.
+// it, by their samples, for the next one. The zero Cache is ready to use.
 type Cache struct {
 	mu   sync.Mutex
 	seed maphash.Seed
-	last map[segmentKey][]byte
-	zw   *flate.Writer // the compressor, while no rendering uses it
+	last map[segmentKey]*segment
+	// The compressor and buffers of the last rendering, while no other
+	// uses them: kept rather than grown again at every rendering.
+	spare *scratch
 }
 
+// scratch is what a Builder works in.
+type scratch struct {
+	zw    *flate.Writer // nil until first used
+	z     bytes.Buffer  // its output
+	lines lineEncoder   // a volatile family's segment
+	line  []byte        // one line of it
+	enc   []byte        // the segment's samples, encoded (not volatile)
+	text  []byte        // the segment's text
+}
+
+// segmentKey is what a segment's text is made of: its family, whether it
+// opens the family (with the HELP and TYPE lines), and a 64-bit hash and
+// the length of its samples' encoding (their label values and values).
+// Two segments of the same family and encoded length colliding within one
+// rendering's few thousand segments is a chance of about 2^-40.
 type segmentKey struct {
-	sum uint64
-	n   int
+	f    *Family
+	head bool
+	sum  uint64
+	n    int
 }
 
 // take returns the last rendering's segments, the hash seed, and the
-// compressor if no other rendering has it (nil: make one).
-func (c *Cache) take() (map[segmentKey][]byte, maphash.Seed, *flate.Writer) {
+// scratch if no other rendering has it.
+func (c *Cache) take() (map[segmentKey]*segment, maphash.Seed, *scratch) {
 	if c == nil {
-		return nil, maphash.MakeSeed(), nil
+		return nil, maphash.MakeSeed(), &scratch{}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.last == nil {
 		c.seed = maphash.MakeSeed()
 	}
-	zw := c.zw
-	c.zw = nil
-	return c.last, c.seed, zw
+	s := c.spare
+	c.spare = nil
+	if s == nil {
+		s = &scratch{}
+	}
+	return c.last, c.seed, s
 }
 
 // put keeps a rendering's segments for the next one (and lets go of the
-// ones it did not use), and the compressor.
-func (c *Cache) put(segs map[segmentKey][]byte, zw *flate.Writer) {
+// ones it did not use), and the scratch.
+func (c *Cache) put(segs map[segmentKey]*segment, s *scratch) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.last = segs
-	if zw != nil {
-		c.zw = zw
-	}
+	c.last, c.spare = segs, s
 }
 
-// segmentSamples is how many samples a segment of a family with a segment
-// key (SegmentBy) has on average. A segment ends before a sample whose key
-// value hashes (with the cache's seed) to a multiple of it, so that a key
-// that comes or goes changes its own segment only.
-const segmentSamples = 32
-
 // Builder writes a Rendering. A segment ends at each family's start and,
-// in a family with a segment key, before a sample whose key hashes to a
-// multiple of segmentSamples.
+// in a family with a segment key (SegmentBy), before a sample whose key
+// hashes (with the cache's seed) to a multiple of its segment size.
+//
+// The samples of a segment are kept encoded (label values and value, as
+// they came) until it ends; its text is written only if the last
+// rendering had no segment of the same samples, and compressed with
+// klauspost/compress at level 1. A volatile family's text is written and
+// compressed as its samples come, by a lineEncoder.
 type Builder struct {
-	text       Text
 	cache      *Cache
-	last, next map[segmentKey][]byte
+	last, next map[segmentKey]*segment
 	seed       maphash.Seed
-	zw         *flate.Writer
-	z          bytes.Buffer
-	r          Rendering
+	*scratch
+
+	f       *Family
+	head    bool // the segment opens its family
+	samples int  // in the segment
+	r       Rendering
 }
 
 // NewBuilder starts a rendering that takes what it can from the last one
 // made with c (nil: none).
 func NewBuilder(c *Cache) *Builder {
 	b := &Builder{cache: c}
-	b.last, b.seed, b.zw = c.take()
-	b.next = make(map[segmentKey][]byte, len(b.last))
+	b.last, b.seed, b.scratch = c.take()
+	b.next = make(map[segmentKey]*segment, len(b.last))
 	return b
 }
 
-// Family starts the next family (see Text.Family).
+// Family starts the next family; its HELP and TYPE lines are written with
+// its first sample, so a family without samples is left out.
 func (b *Builder) Family(f *Family) {
 	b.cut()
-	b.text.Family(f)
-}
-
-// Sample appends one sample of the current family (see Text.Sample).
-func (b *Builder) Sample(v float64, values ...string) {
-	if k := b.text.f.key; k >= 0 && b.text.started && maphash.String(b.seed, values[k])%segmentSamples == 0 {
-		b.cut()
-	}
-	b.text.Sample(v, values...)
+	b.f, b.head = f, true
 }
 
 // Labels is how many label values the current family's samples take.
-func (b *Builder) Labels() int { return b.text.Labels() }
+func (b *Builder) Labels() int { return len(b.f.Labels) }
+
+// Sample appends one sample of the current family, its label values in the
+// family's Labels order.
+func (b *Builder) Sample(v float64, values ...string) {
+	f := b.f
+	if len(values) != len(f.Labels) {
+		f.appendSample(nil, v, values) // panics
+	}
+	if f.key >= 0 && b.samples > 0 && maphash.String(b.seed, values[f.key])%f.every == 0 {
+		b.cut()
+	}
+	b.samples++
+	if f.volatile {
+		if b.samples == 1 {
+			b.lines.reset()
+			if b.head {
+				b.lines.line(f.header)
+			}
+		}
+		b.line = f.appendSample(b.line[:0], v, values)
+		b.lines.line(b.line)
+		return
+	}
+	for _, s := range values {
+		b.enc = binary.AppendUvarint(b.enc, uint64(len(s)))
+		b.enc = append(b.enc, s...)
+	}
+	b.enc = binary.LittleEndian.AppendUint64(b.enc, math.Float64bits(v))
+}
 
 // Rendering ends the rendering and returns it; the Builder is done.
 func (b *Builder) Rendering() *Rendering {
 	b.cut()
-	b.cache.put(b.next, b.zw)
-	b.last, b.next, b.zw = nil, nil, nil
+	b.cache.put(b.next, b.scratch)
+	b.last, b.next, b.scratch = nil, nil, nil
 	return &b.r
 }
 
-// cut ends the segment written since the last cut, if any.
+// cut ends the segment begun since the last cut, if it has samples.
 func (b *Builder) cut() {
-	text := b.text.b
-	if len(text) == 0 {
+	if b.samples == 0 {
 		return
 	}
-	b.text.b = text[:0]
-	b.r.crc = crc32.Update(b.r.crc, crc32.IEEETable, text)
-	b.r.n += len(text)
-	k := segmentKey{maphash.Bytes(b.seed, text), len(text)}
-	seg, ok := b.next[k]
-	if !ok {
-		seg, ok = b.last[k]
-	}
-	if !ok {
-		b.z.Reset()
-		if b.zw == nil {
-			b.zw, _ = flate.NewWriter(&b.z, flate.BestSpeed) // the level is valid
-		} else {
-			b.zw.Reset(&b.z)
+	var seg *segment
+	if b.f.volatile {
+		text := b.lines.text
+		seg = &segment{z: bytes.Clone(b.lines.finish()), crc: crc32.ChecksumIEEE(text), shift: crcShift(len(text)), n: len(text)}
+	} else {
+		k := segmentKey{f: b.f, head: b.head, sum: maphash.Bytes(b.seed, b.enc), n: len(b.enc)}
+		if seg = b.next[k]; seg == nil {
+			seg = b.last[k]
 		}
-		b.zw.Write(text) //nolint:errcheck // into memory
-		b.zw.Flush()     //nolint:errcheck // a sync flush: ends byte-aligned, not final
-		seg = bytes.Clone(b.z.Bytes())
+		if seg == nil {
+			seg = b.compress(b.decode())
+		}
+		b.next[k] = seg
 	}
-	b.next[k] = seg
-	b.r.parts = append(b.r.parts, seg)
+	b.r.crc = crcCombine(b.r.crc, seg.crc, seg.shift)
+	b.r.n += seg.n
+	b.r.parts = append(b.r.parts, seg.z)
+	b.head, b.samples, b.enc, b.text = false, 0, b.enc[:0], b.text[:0]
+}
+
+// decode writes the text of the segment's encoded samples.
+func (b *Builder) decode() []byte {
+	f, text, enc := b.f, b.text[:0], b.enc
+	if b.head {
+		text = append(text, f.header...)
+	}
+	var values [8]string
+	vs := values[:0]
+	if len(f.Labels) > len(values) {
+		vs = make([]string, 0, len(f.Labels))
+	}
+	for len(enc) > 0 {
+		vs = vs[:0]
+		for range f.Labels {
+			n, w := binary.Uvarint(enc)
+			// A view of the encoding, used only while it stands still.
+			vs = append(vs, unsafe.String(unsafe.SliceData(enc[w:]), n))
+			enc = enc[w+int(n):]
+		}
+		text = f.appendSample(text, math.Float64frombits(binary.LittleEndian.Uint64(enc)), vs)
+		enc = enc[8:]
+	}
+	b.text = text
+	return text
+}
+
+// compress returns text as a segment.
+func (b *Builder) compress(text []byte) *segment {
+	b.z.Reset()
+	if b.zw == nil {
+		b.zw, _ = flate.NewWriter(&b.z, flate.BestSpeed) // the level is valid
+	} else {
+		b.zw.Reset(&b.z)
+	}
+	b.zw.Write(text) //nolint:errcheck // into memory
+	b.zw.Flush()     //nolint:errcheck // a sync flush: ends byte-aligned, not final
+	return &segment{z: bytes.Clone(b.z.Bytes()), crc: crc32.ChecksumIEEE(text), shift: crcShift(len(text)), n: len(text)}
 }
 
 // finalEmptyBlock is a final, empty DEFLATE block (fixed codes): it ends
