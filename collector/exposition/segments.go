@@ -50,16 +50,15 @@ type Cache struct {
 	mu   sync.Mutex
 	seed maphash.Seed
 	last map[segmentKey]*segment
-	// The compressor and buffers of the last rendering, while no other
-	// uses them: kept rather than grown again at every rendering.
+	// The buffers of the last rendering, while no other uses them: kept
+	// rather than grown again at every rendering.
 	spare *scratch
 }
 
 // scratch is what a Builder works in.
 type scratch struct {
-	zw    *flate.Writer // nil until first used
-	z     bytes.Buffer  // its output
-	lines lineEncoder   // a volatile family's segment
+	z     bytes.Buffer // a segment compressed
+	lines lineEncoder  // a volatile family's segment
 	line  []byte        // one line of it
 	enc   []byte        // the segment's samples, encoded (not volatile)
 	text  []byte        // the segment's text
@@ -114,8 +113,8 @@ func (c *Cache) put(segs map[segmentKey]*segment, s *scratch) {
 // The samples of a segment are kept encoded (label values and value, as
 // they came) until it ends; its text is written only if the last
 // rendering had no segment of the same samples, and compressed with
-// klauspost/compress at level 1. A volatile family's text is written and
-// compressed as its samples come, by a lineEncoder.
+// klauspost/compress (StatelessDeflate). A volatile family's text is
+// written and compressed as its samples come, by a lineEncoder.
 type Builder struct {
 	cache      *Cache
 	last, next map[segmentKey]*segment
@@ -238,13 +237,11 @@ func (b *Builder) decode() []byte {
 // compress returns text as a segment.
 func (b *Builder) compress(text []byte) *segment {
 	b.z.Reset()
-	if b.zw == nil {
-		b.zw, _ = flate.NewWriter(&b.z, flate.BestSpeed) // the level is valid
-	} else {
-		b.zw.Reset(&b.z)
-	}
-	b.zw.Write(text) //nolint:errcheck // into memory
-	b.zw.Flush()     //nolint:errcheck // a sync flush: ends byte-aligned, not final
+	// Stateless: no compressor's megabyte of state kept between
+	// renderings, and as fast at these sizes (blocks of up to 32 KiB, each
+	// with the 8 KiB before it as its dictionary); it ends with a sync
+	// flush, byte-aligned and not final.
+	flate.StatelessDeflate(&b.z, text, false, nil) //nolint:errcheck // into memory
 	return &segment{z: bytes.Clone(b.z.Bytes()), crc: crc32.ChecksumIEEE(text), shift: crcShift(len(text)), n: len(text)}
 }
 
