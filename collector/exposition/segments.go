@@ -59,9 +59,9 @@ type Cache struct {
 type scratch struct {
 	z     bytes.Buffer // a segment compressed
 	lines lineEncoder  // a volatile family's segment
-	line  []byte        // one line of it
-	enc   []byte        // the segment's samples, encoded (not volatile)
-	text  []byte        // the segment's text
+	line  []byte       // one line of it
+	enc   []byte       // the segment's samples, encoded (not volatile)
+	text  []byte       // the segment's text
 }
 
 // segmentKey is what a segment's text is made of: its family, whether it
