@@ -22,9 +22,10 @@ import (
 // Kept compressed because a rendering of many families can be large and
 // long-lived (14 MiB of text for 10,000 rooms, 3-4 MiB compressed). Most
 // of it does not change from one rendering to the next: the text is cut
-// into segments and each is compressed on its own, by a fresh compressor,
-// so that a segment whose samples the last rendering (of the same Cache)
-// had is taken from it as it was compressed, its text not even written.
+// into segments and each is compressed on its own (back-references only
+// within it), so that a segment whose samples the last rendering (of the
+// same Cache) had is taken from it as it was compressed, its text not even
+// written.
 type Rendering struct {
 	parts [][]byte // the segments' DEFLATE blocks, in order
 	crc   uint32
