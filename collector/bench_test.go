@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webex-exporter/webex_exporter/collector/exposition"
 	"github.com/webex-exporter/webex_exporter/webex"
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
 )
@@ -260,9 +261,9 @@ func BenchmarkExposition(b *testing.B) {
 			r.Counts[w].Messages++
 		}
 	}
-	gzSize := func(r *rendering) float64 {
+	gzSize := func(r *exposition.Rendering) float64 {
 		n := 0
-		for _, p := range r.parts {
+		for _, p := range r.Segments() {
 			n += len(p)
 		}
 		return float64(n) / (1 << 20)
@@ -271,7 +272,7 @@ func BenchmarkExposition(b *testing.B) {
 		var cpu cpuMeter
 		cpu.start()
 		for b.Loop() {
-			s.render = &rendering{count: &e.tracker.fl.renders, help: e.tracker.fl.descs.help}
+			s.render = &rendering{count: &e.tracker.fl.renders, d: e.tracker.fl.descs}
 			s.rooms()
 		}
 		cpu.stop()
@@ -282,10 +283,10 @@ func BenchmarkExposition(b *testing.B) {
 		var cpu cpuMeter
 		for b.Loop() {
 			b.StopTimer()
-			cache := &segmentCache{}
-			s.render = &rendering{count: &e.tracker.fl.renders, cache: cache, help: e.tracker.fl.descs.help}
+			cache := &exposition.Cache{}
+			s.render = &rendering{count: &e.tracker.fl.renders, cache: cache, d: e.tracker.fl.descs}
 			s.rooms()
-			moved.render = &rendering{count: &e.tracker.fl.renders, cache: cache, help: e.tracker.fl.descs.help}
+			moved.render = &rendering{count: &e.tracker.fl.renders, cache: cache, d: e.tracker.fl.descs}
 			b.StartTimer()
 			cpu.start()
 			moved.rooms()

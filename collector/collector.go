@@ -1,70 +1,100 @@
 // Package collector turns Webex rooms and messages into Prometheus metrics.
-// The Tracker keeps state between scrapes; a Collector is built per scrape,
-// bound to that scrape's context, and emits const metrics from a snapshot.
+// The Tracker keeps state between scrapes; a scrape's answer is the text
+// exposition of a snapshot (exposition.go). A Collector, built per scrape
+// and bound to that scrape's context, emits the same metrics as const
+// metrics, for tests.
 package collector
 
 import (
 	"context"
-	"strconv"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/webex-exporter/webex_exporter/collector/exposition"
 )
 
 const namespace = "webex"
 
-// descs are the metrics a Collector emits. Their names and labels are a
-// contract: dashboards and alerts depend on them.
+// descs are the metric families a snapshot emits, built once per tracker:
+// their names and labels are a contract (dashboards and alerts depend on
+// them). Each family has its text form (exposition.Family) and its
+// client_golang Desc, for the Collector.
 type descs struct {
-	up, rooms, pending                  *prometheus.Desc
-	info, created, lastActivity, ageSec *prometheus.Desc
-	lastMessage, recentMsgs, senders    *prometheus.Desc
-	total, refreshed, members           *prometheus.Desc
-	success, duration, tokenExpiry      *prometheus.Desc
-	roomsActive, messagesRecent         *prometheus.Desc
-	help                                map[string]string // by metric name, for the exposition
+	up, rooms, pending                  *exposition.Family
+	info, created, lastActivity, ageSec *exposition.Family
+	lastMessage, recentMsgs, senders    *exposition.Family
+	total, refreshed, members           *exposition.Family
+	success, duration, tokenExpiry      *exposition.Family
+	roomsActive, messagesRecent         *exposition.Family
+	prom                                map[*exposition.Family]*prometheus.Desc
 }
 
-func newDescs() descs {
+// How many rooms a segment of a per-room family has on average: 32 in the
+// families that change where a room moves or a window slides (a room that
+// changes costs its segment's compression again); 128 in those that
+// rarely change (creation, title, members: fewer, larger segments compress
+// better); 512 in those whose values change for every room at every
+// refresh (the ages, the refresh times: written and compressed again
+// whatever changed, by a cheaper encoder; see exposition.Family.Volatile).
+const (
+	roomsPerSegment         = 32
+	stableRoomsPerSegment   = 128
+	volatileRoomsPerSegment = 512
+)
+
+func newDescs() *descs {
 	room := []string{"room_id"}
 	window := []string{"room_id", "window"}
-	helps := map[string]string{}
-	d := func(name, help string, labels ...string) *prometheus.Desc {
-		fq := prometheus.BuildFQName(namespace, "", name)
-		helps[fq] = help
-		return prometheus.NewDesc(fq, help, labels, nil)
+	d := &descs{prom: map[*exposition.Family]*prometheus.Desc{}}
+	family := func(name, help string, typ exposition.Type, labels ...string) *exposition.Family {
+		f := exposition.NewFamily(prometheus.BuildFQName(namespace, "", name), help, typ, labels...)
+		d.prom[f] = prometheus.NewDesc(f.Name, f.Help, f.Labels, nil)
+		if slices.Contains(labels, "room_id") {
+			f.SegmentBy("room_id", roomsPerSegment) // a room that changes re-renders its own block of rooms only
+		}
+		return f
+	}
+	gauge := func(name, help string, labels ...string) *exposition.Family {
+		return family(name, help, exposition.Gauge, labels...)
 	}
 	const kept = " (from state kept between scrapes)"
-	return descs{
-		help:  helps,
-		up:    d("up", "1 if the Webex rooms could be listed in this scrape, else 0 (room metrics then keep their last known values)."),
-		rooms: d("rooms", "Rooms exported, by room type.", "room_type"),
-		roomsActive: d("rooms_active", "Rooms with at least one message created within the trailing window, by room type"+kept+
-			"; of the rooms whose messages in the window are known, whatever --collector.direct-rooms says.", "room_type", "window"),
-		messagesRecent: d("messages_recent", "Messages created within the trailing window in all rooms of the type"+kept+
-			"; of the rooms whose messages in the window are known, whatever --collector.direct-rooms says.", "room_type", "window"),
-		pending:      d("rooms_pending", "Rooms whose messages need reading but could not be read within the scrape's deadline or were refused; they keep their last known values and are read first next scrape."),
-		info:         d("room_info", "Information about a room the account belongs to; always 1.", "room_id", "title", "room_type", "team_id", "is_locked"),
-		created:      d("room_created_timestamp_seconds", "When the room was created, Unix time.", room...),
-		lastActivity: d("room_last_activity_timestamp_seconds", "The room's lastActivity as Webex reports it, Unix time.", room...),
-		ageSec:       d("room_last_activity_age_seconds", "Seconds from the room's lastActivity to this scrape.", room...),
-		lastMessage:  d("room_last_message_timestamp_seconds", "Creation time of the newest message visible to the account, Unix time"+kept+"; absent while none is known.", room...),
-		recentMsgs:   d("room_recent_messages", "Messages created within the trailing window"+kept+".", window...),
-		senders:      d("room_recent_senders", "Distinct people who sent messages within the trailing window"+kept+".", window...),
-		total:        d("room_messages_total", "Messages seen in the room since the exporter began watching it"+kept+".", room...),
-		refreshed:    d("room_last_refresh_timestamp_seconds", "When the room's values were last brought up to date with Webex, Unix time.", room...),
-		members:      d("room_members", "People in the room"+kept+", re-read when its lastActivity moves or --collector.memberships.refresh has passed.", room...),
-		tokenExpiry:  d("token_expiry_timestamp_seconds", "When the Webex access token expires, Unix time; absent when unknown."),
-		success:      d("scrape_collector_success", "1 if the collector's part of the scrape succeeded, else 0.", "collector"),
-		duration:     d("scrape_collector_duration_seconds", "How long the collector's part of the scrape took.", "collector"),
-	}
+	d.up = gauge("up", "1 if the Webex rooms could be listed in this scrape, else 0 (room metrics then keep their last known values).")
+	d.rooms = gauge("rooms", "Rooms exported, by room type.", "room_type")
+	d.roomsActive = gauge("rooms_active", "Rooms with at least one message created within the trailing window, by room type"+kept+
+		"; of the rooms whose messages in the window are known, whatever --collector.direct-rooms says.", "room_type", "window")
+	d.messagesRecent = gauge("messages_recent", "Messages created within the trailing window in all rooms of the type"+kept+
+		"; of the rooms whose messages in the window are known, whatever --collector.direct-rooms says.", "room_type", "window")
+	d.pending = gauge("rooms_pending", "Rooms whose messages need reading but could not be read within the scrape's deadline or were refused; they keep their last known values and are read first next scrape.")
+	d.info = gauge("room_info", "Information about a room the account belongs to; always 1.", "is_locked", "room_id", "room_type", "team_id", "title").
+		SegmentBy("room_id", stableRoomsPerSegment)
+	d.created = gauge("room_created_timestamp_seconds", "When the room was created, Unix time.", room...).
+		SegmentBy("room_id", stableRoomsPerSegment)
+	d.lastActivity = gauge("room_last_activity_timestamp_seconds", "The room's lastActivity as Webex reports it, Unix time.", room...)
+	d.ageSec = gauge("room_last_activity_age_seconds", "Seconds from the room's lastActivity to this scrape.", room...).
+		SegmentBy("room_id", volatileRoomsPerSegment).Volatile()
+	d.lastMessage = gauge("room_last_message_timestamp_seconds", "Creation time of the newest message visible to the account, Unix time"+kept+"; absent while none is known.", room...)
+	d.recentMsgs = gauge("room_recent_messages", "Messages created within the trailing window"+kept+".", window...)
+	d.senders = gauge("room_recent_senders", "Distinct people who sent messages within the trailing window"+kept+".", window...)
+	d.total = family("room_messages_total", "Messages seen in the room since the exporter began watching it"+kept+".", exposition.Counter, room...)
+	d.refreshed = gauge("room_last_refresh_timestamp_seconds", "When the room's values were last brought up to date with Webex, Unix time.", room...).
+		SegmentBy("room_id", volatileRoomsPerSegment).Volatile() // a listing refreshes every room it lists
+	d.members = gauge("room_members", "People in the room"+kept+", re-read when its lastActivity moves or --collector.memberships.refresh has passed.", room...).
+		SegmentBy("room_id", stableRoomsPerSegment)
+	d.tokenExpiry = gauge("token_expiry_timestamp_seconds", "When the Webex access token expires, Unix time; absent when unknown.")
+	d.success = gauge("scrape_collector_success", "1 if the collector's part of the scrape succeeded, else 0.", "collector")
+	d.duration = gauge("scrape_collector_duration_seconds", "How long the collector's part of the scrape took.", "collector")
+	return d
 }
 
-// Collector emits one scrape's metrics. Build one per scrape with New.
+// Collector emits one scrape's metrics as client_golang const metrics: what
+// emitRooms and emitStatus emit, the oracle the text exposition is proven
+// byte-equal to. Build one per scrape with New.
 type Collector struct {
 	ctx     context.Context
 	tracker *Tracker
-	d       descs
+	d       *descs
 }
 
 // New returns a collector whose Collect refreshes t within ctx (the scrape's deadline).
@@ -74,10 +104,7 @@ func New(ctx context.Context, t *Tracker) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	d := c.d
-	for _, desc := range []*prometheus.Desc{d.up, d.rooms, d.pending, d.info, d.created, d.lastActivity, d.ageSec,
-		d.lastMessage, d.recentMsgs, d.senders, d.total, d.refreshed, d.members, d.success, d.duration, d.tokenExpiry,
-		d.roomsActive, d.messagesRecent} {
+	for _, desc := range c.d.prom {
 		ch <- desc
 	}
 }
@@ -85,84 +112,29 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.tracker.Snapshot(c.ctx)
-	d := c.d
-	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+	out := &constSink{ch: ch, d: c.d}
+	emitRooms(s, c.d, out)
+	emitStatus(s, c.d, out)
+}
+
+// constSink sends what a snapshot emits as const metrics.
+type constSink struct {
+	ch   chan<- prometheus.Metric
+	d    *descs
+	f    *exposition.Family
+	desc *prometheus.Desc
+	typ  prometheus.ValueType
+}
+
+func (c *constSink) family(f *exposition.Family) {
+	c.f, c.desc, c.typ = f, c.d.prom[f], prometheus.GaugeValue
+	if f.Type == exposition.Counter {
+		c.typ = prometheus.CounterValue
 	}
-	gauge(d.up, boolFloat(s.Up))
-	gauge(d.pending, float64(s.Pending))
-	if !s.TokenExpiry.IsZero() {
-		gauge(d.tokenExpiry, unix(s.TokenExpiry))
-	}
-	for _, p := range s.Phases {
-		gauge(d.success, boolFloat(p.Success), p.Name)
-		gauge(d.duration, p.Duration.Seconds(), p.Name)
-	}
-	byType := map[string]int{"group": 0, "direct": 0}
-	type windowTotals struct{ active, messages int }
-	totals := map[string][]windowTotals{}
-	now := float64(s.Time.UnixMilli()) / 1e3
-	for _, r := range s.Rooms {
-		room := r.Room
-		byType[room.Type]++
-		if totals[room.Type] == nil {
-			totals[room.Type] = make([]windowTotals, len(s.Windows))
-		}
-		if !r.NoMessages && r.Read {
-			for i, c := range r.Counts {
-				if !c.Known {
-					continue
-				}
-				totals[room.Type][i].messages += int(c.Messages)
-				if c.Messages > 0 {
-					totals[room.Type][i].active++
-				}
-			}
-		}
-		if s.DirectRooms == DirectAggregate && room.Type == "direct" {
-			continue // in the totals only
-		}
-		gauge(d.info, 1, room.ID, room.Title, room.Type, room.TeamID, strconv.FormatBool(room.IsLocked))
-		if !room.Created.IsZero() {
-			gauge(d.created, unix(room.Created), room.ID)
-		}
-		if !room.LastActivity.IsZero() {
-			gauge(d.lastActivity, unix(room.LastActivity), room.ID)
-			gauge(d.ageSec, now-unix(room.LastActivity), room.ID)
-		}
-		if !r.Refreshed.IsZero() {
-			gauge(d.refreshed, unix(r.Refreshed), room.ID)
-		}
-		if r.Members >= 0 {
-			gauge(d.members, float64(r.Members), room.ID)
-		}
-		if r.NoMessages || !r.Read {
-			continue
-		}
-		if !r.LastMessage.IsZero() {
-			gauge(d.lastMessage, unix(r.LastMessage), room.ID)
-		}
-		for i, w := range s.Windows {
-			if !r.Counts[i].Known {
-				continue
-			}
-			gauge(d.recentMsgs, float64(r.Counts[i].Messages), room.ID, w.Name)
-			gauge(d.senders, float64(r.Counts[i].Senders), room.ID, w.Name)
-		}
-		ch <- prometheus.MustNewConstMetric(d.total, prometheus.CounterValue, float64(r.Total), room.ID)
-	}
-	for typ, n := range byType {
-		gauge(d.rooms, float64(n), typ)
-		ts := totals[typ]
-		for i, w := range s.Windows {
-			var t windowTotals
-			if ts != nil {
-				t = ts[i]
-			}
-			gauge(d.roomsActive, float64(t.active), typ, w.Name)
-			gauge(d.messagesRecent, float64(t.messages), typ, w.Name)
-		}
-	}
+}
+
+func (c *constSink) sample(v float64, l labels) {
+	c.ch <- prometheus.MustNewConstMetric(c.desc, c.typ, v, l[:len(c.f.Labels)]...)
 }
 
 func boolFloat(b bool) float64 {

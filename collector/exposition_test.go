@@ -2,16 +2,12 @@ package collector
 
 import (
 	"bytes"
-	"compress/flate"
 	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
 	"maps"
-	"math"
-	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/webex-exporter/webex_exporter/collector/exposition"
 	"github.com/webex-exporter/webex_exporter/webex"
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
 )
@@ -95,7 +92,7 @@ func aggregate(s *Snapshot) *Snapshot {
 // and gzip.
 func checkExposition(t *testing.T, e *env, snap *Snapshot, own []byte) {
 	t.Helper()
-	snap.render = &rendering{count: &e.tracker.fl.renders, help: e.tracker.fl.descs.help}
+	snap.render = &rendering{count: &e.tracker.fl.renders, d: e.tracker.fl.descs}
 	checkRendering(t, snap, own)
 }
 
@@ -168,9 +165,10 @@ func firstDiff(got, want []byte) string {
 }
 
 // TestRenderingReusesSegments: a rendering takes from the last one every
-// segment whose text did not change, as it was compressed, and compresses
-// only the others: those of the block of a room that moved, and of a room
-// that came. The result is still client_golang's.
+// segment whose samples did not change, as it was compressed, and
+// compresses only the others: those of the block of a room that moved, and
+// of a room that came, and the ages and refresh times (new at every
+// refresh). The result is still client_golang's.
 func TestRenderingReusesSegments(t *testing.T) {
 	org := webextest.GenerateOrg(webextest.OrgConfig{Seed: 31, Rooms: 1100, Now: t0})
 	e := newEnv(t, org, Config{Memberships: true})
@@ -178,8 +176,8 @@ func TestRenderingReusesSegments(t *testing.T) {
 	if !first.Up {
 		t.Fatal("refresh failed")
 	}
-	cache := &segmentCache{}
-	first.render = &rendering{count: &e.tracker.fl.renders, cache: cache, help: e.tracker.fl.descs.help}
+	cache := &exposition.Cache{}
+	first.render = &rendering{count: &e.tracker.fl.renders, cache: cache, d: e.tracker.fl.descs}
 	before := segmentTexts(t, first.rooms())
 
 	next := *first
@@ -189,32 +187,40 @@ func TestRenderingReusesSegments(t *testing.T) {
 	moved.Total++
 	next.Rooms = slices.Insert(next.Rooms, 7, RoomSnapshot{Room: webex.Room{ID: next.Rooms[6].Room.ID + "0", Type: "group"},
 		Counts: make([]WindowCount, len(next.Windows)), Members: -1})
-	next.render = &rendering{count: &e.tracker.fl.renders, cache: cache, help: e.tracker.fl.descs.help}
+	next.render = &rendering{count: &e.tracker.fl.renders, cache: cache, d: e.tracker.fl.descs}
 	r := next.rooms()
-	fresh := 0
-	for i, p := range r.parts {
-		old, ok := before[segmentText(t, p)]
+	fresh, volatile := 0, 0
+	for i, p := range r.Segments() {
+		text := segmentText(t, p)
+		old, ok := before[text]
 		switch {
+		case strings.Contains(text, "webex_room_last_activity_age_seconds{") ||
+			strings.Contains(text, "webex_room_last_refresh_timestamp_seconds{"):
+			volatile++ // new at every refresh: compressed again, never looked up
 		case !ok:
 			fresh++
-		case &old[0] != &r.parts[i][0]:
+		case &old[0] != &r.Segments()[i][0]:
 			t.Errorf("segment %d: the same text as in the last rendering, compressed again", i)
 		}
 	}
 	// The moved room's block and the new room's (two, if it starts a
-	// block) in each of the 11 room families, and the totals before and
-	// after them; of some 34 blocks.
-	if most := 3*11 + 2; fresh == 0 || fresh > most || len(r.parts) < 3*fresh {
-		t.Errorf("%d of %d segments compressed again, want 1 to %d", fresh, len(r.parts), most)
+	// block) in each of the 9 other room families, and the totals; of some
+	// 34 blocks a family (9 where blocks are of 128 rooms). The ages and
+	// the refresh times in blocks of 512.
+	if most := 3*9 + 3; fresh == 0 || fresh > most || len(r.Segments()) < 3*fresh {
+		t.Errorf("%d of %d segments compressed again, want 1 to %d", fresh, len(r.Segments()), most)
+	}
+	if volatile == 0 || volatile > 2*len(next.Rooms)/volatileRoomsPerSegment+10 {
+		t.Errorf("%d segments of ages and refresh times for %d rooms", volatile, len(next.Rooms))
 	}
 	checkRendering(t, &next, nil) // this rendering, segments taken from the last included
 }
 
 // segmentTexts returns a rendering's segments by their text.
-func segmentTexts(t *testing.T, r *rendering) map[string][]byte {
+func segmentTexts(t *testing.T, r *exposition.Rendering) map[string][]byte {
 	t.Helper()
 	texts := map[string][]byte{}
-	for _, p := range r.parts {
+	for _, p := range r.Segments() {
 		texts[segmentText(t, p)] = p
 	}
 	return texts
@@ -224,71 +230,11 @@ func segmentTexts(t *testing.T, r *rendering) map[string][]byte {
 // stream of its own, but for its end.
 func segmentText(t *testing.T, p []byte) string {
 	t.Helper()
-	text, err := io.ReadAll(flate.NewReader(io.MultiReader(bytes.NewReader(p), bytes.NewReader(finalEmptyBlock))))
+	text, err := exposition.Inflate(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(text)
-}
-
-// TestAppendFloat: numbers are written as expfmt writes them.
-func TestAppendFloat(t *testing.T) {
-	for _, v := range []float64{0, 1, -1, 2, -2, 10, 999999, 1e6, 1234567, -999999, -1e6, 0.5, -0.25, 1e-7,
-		1732449481.123, 1 << 40, 1e21, math.MaxInt64, math.Copysign(0, -1), math.NaN(), math.Inf(1), math.Inf(-1)} {
-		var want string
-		switch {
-		case v == 1, v == 0, v == -1:
-			want = strconv.FormatFloat(v+0, 'g', -1, 64) // expfmt writes -0 as 0
-		case math.IsNaN(v):
-			want = "NaN"
-		case math.IsInf(v, 1):
-			want = "+Inf"
-		case math.IsInf(v, -1):
-			want = "-Inf"
-		default:
-			want = strconv.FormatFloat(v, 'g', -1, 64)
-		}
-		if got := string(appendFloat(nil, v)); got != want {
-			t.Errorf("appendFloat(%v) = %s, want %s", v, got, want)
-		}
-	}
-	// Whole milliseconds (appendMillis) across its range and past it, and
-	// differences of two, as ages are.
-	r := rand.New(rand.NewPCG(1, 2))
-	var vs []float64
-	for _, ms := range []int64{1, 9, 10, 11, 99, 100, 999, 1000, 1001, 1010, 1100, 999999999, 1e9, 1e9 + 1, 1e12 - 1, 1e12,
-		1732449481123, 1732449481000, 1732449480000, 1 << 43, 1<<43 - 1, 8589934591999, 8589934592000, 8589934592001, 1e16} {
-		vs = append(vs, float64(ms)/1e3, -float64(ms)/1e3)
-	}
-	for range 200000 {
-		scale := int64(1) << r.IntN(44)
-		a, b := r.Int64N(scale)+1, r.Int64N(scale)+1
-		vs = append(vs, float64(a)/1e3, -float64(a)/1e3, float64(a)/1e3-float64(b)/1e3, float64(a)/1e3+0.0001)
-	}
-	for _, v := range vs {
-		checkAppendFloat(t, v)
-	}
-}
-
-// FuzzAppendFloat: appendFloat writes any number as strconv does.
-func FuzzAppendFloat(f *testing.F) {
-	for _, ms := range []int64{1, 1000, 1732449481123, -1732449481123, 123456789} {
-		f.Add(ms, int64(0))
-	}
-	f.Fuzz(func(t *testing.T, a, b int64) {
-		checkAppendFloat(t, float64(a)/1e3)
-		checkAppendFloat(t, float64(a)/1e3-float64(b)/1e3)
-		checkAppendFloat(t, math.Float64frombits(uint64(a)))
-	})
-}
-
-func checkAppendFloat(t *testing.T, v float64) {
-	if v == math.Trunc(v) && math.Abs(v) < 1e6 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return // written as the cases above say
-	}
-	if got, want := string(appendFloat(nil, v)), strconv.FormatFloat(v, 'g', -1, 64); got != want {
-		t.Fatalf("appendFloat(%v) = %s, want %s", v, got, want)
-	}
 }
 
 // TestDirectRoomsAggregate: with DirectAggregate a scrape shows what the
@@ -351,7 +297,7 @@ func TestTotalsLeaveOutUnknownWindows(t *testing.T) {
 	snap := &Snapshot{Time: t0, Up: true, Windows: windows, Phases: []Phase{{Name: "rooms", Success: true}}, Rooms: []RoomSnapshot{
 		room("gap", WindowCount{Messages: 5, Senders: 2, Known: true}, WindowCount{Messages: 5, Senders: 2}),
 		room("known", WindowCount{Messages: 2, Senders: 1, Known: true}, WindowCount{Messages: 3, Senders: 1, Known: true}),
-	}, render: &rendering{count: new(atomic.Int64), help: newDescs().help}}
+	}, render: &rendering{count: new(atomic.Int64), d: newDescs()}}
 	checkRendering(t, snap, nil)
 	var b bytes.Buffer
 	if err := snap.WriteText(&b, nil, false); err != nil {

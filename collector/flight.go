@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/webex-exporter/webex_exporter/collector/exposition"
 )
 
 // How scrapes and refreshes meet (README, "Concurrent scrapes"):
@@ -42,12 +44,12 @@ type flight struct {
 // flights is the tracker's part that schedules refreshes; guarded by Tracker.mu.
 type flights struct {
 	minInterval time.Duration
-	current     *flight      // the refresh under way, if any
-	last        *Snapshot    // the newest complete snapshot
-	lastStart   time.Time    // when the last refresh started (tracker's clock)
-	renders     atomic.Int64 // renderings made (tests count them)
-	segments    segmentCache // the last rendering's, for the next
-	descs       descs        // names, HELP and labels: built once
+	current     *flight          // the refresh under way, if any
+	last        *Snapshot        // the newest complete snapshot
+	lastStart   time.Time        // when the last refresh started (tracker's clock)
+	renders     atomic.Int64     // renderings made (tests count them)
+	segments    exposition.Cache // the last rendering's, for the next
+	descs       *descs           // names, HELP and labels: built once
 }
 
 // Snapshot returns a snapshot no older than the minimum interval, refreshing
@@ -100,7 +102,7 @@ func (t *Tracker) Snapshot(ctx context.Context) *Snapshot {
 func (t *Tracker) fly(f *flight) {
 	s := t.refresh(f.ctx)
 	f.ctx.stop()
-	s.render = &rendering{count: &t.fl.renders, cache: &t.fl.segments, help: t.fl.descs.help}
+	s.render = t.fl.newRendering()
 	t.mu.Lock()
 	t.fl.current, t.fl.last = nil, s
 	t.mu.Unlock()
@@ -119,7 +121,7 @@ func (t *Tracker) stale(waited time.Duration) *Snapshot {
 		s = *t.fl.last // shares the rendering of the rooms
 	} else {
 		s = *t.snapshot(t.now(), false, t.unrunPhases())
-		s.render = &rendering{count: &t.fl.renders, cache: &t.fl.segments, help: t.fl.descs.help}
+		s.render = t.fl.newRendering()
 	}
 	s.Up = false
 	s.Phases = slices.Clone(s.Phases)
