@@ -36,8 +36,8 @@ type descs struct {
 // changes costs its segment's compression again); 128 in those that
 // rarely change (creation, title, members: fewer, larger segments compress
 // better); 512 in those whose values change for every room at every
-// refresh (the ages, the refresh times: written and compressed again
-// whatever changed, by a cheaper encoder; see exposition.Family.Volatile).
+// refresh (the ages, the refresh times: compressed again whatever
+// changed, and larger segments compress better).
 const (
 	roomsPerSegment         = 32
 	stableRoomsPerSegment   = 128
@@ -73,13 +73,13 @@ func newDescs() *descs {
 		SegmentBy("room_id", stableRoomsPerSegment)
 	d.lastActivity = gauge("room_last_activity_timestamp_seconds", "The room's lastActivity as Webex reports it, Unix time.", room...)
 	d.ageSec = gauge("room_last_activity_age_seconds", "Seconds from the room's lastActivity to this scrape.", room...).
-		SegmentBy("room_id", volatileRoomsPerSegment).Volatile()
+		SegmentBy("room_id", volatileRoomsPerSegment)
 	d.lastMessage = gauge("room_last_message_timestamp_seconds", "Creation time of the newest message visible to the account, Unix time"+kept+"; absent while none is known.", room...)
 	d.recentMsgs = gauge("room_recent_messages", "Messages created within the trailing window"+kept+".", window...)
 	d.senders = gauge("room_recent_senders", "Distinct people who sent messages within the trailing window"+kept+".", window...)
 	d.total = family("room_messages_total", "Messages seen in the room since the exporter began watching it"+kept+".", exposition.Counter, room...)
 	d.refreshed = gauge("room_last_refresh_timestamp_seconds", "When the room's values were last brought up to date with Webex, Unix time.", room...).
-		SegmentBy("room_id", volatileRoomsPerSegment).Volatile() // a listing refreshes every room it lists
+		SegmentBy("room_id", volatileRoomsPerSegment) // a listing refreshes every room it lists
 	d.members = gauge("room_members", "People in the room"+kept+", re-read when its lastActivity moves or --collector.memberships.refresh has passed.", room...).
 		SegmentBy("room_id", stableRoomsPerSegment)
 	d.tokenExpiry = gauge("token_expiry_timestamp_seconds", "When the Webex access token expires, Unix time; absent when unknown.")

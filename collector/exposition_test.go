@@ -196,7 +196,7 @@ func TestRenderingReusesSegments(t *testing.T) {
 		switch {
 		case strings.Contains(text, "webex_room_last_activity_age_seconds{") ||
 			strings.Contains(text, "webex_room_last_refresh_timestamp_seconds{"):
-			volatile++ // new at every refresh: compressed again, never looked up
+			volatile++ // new at every refresh: compressed again
 		case !ok:
 			fresh++
 		case &old[0] != &r.Segments()[i][0]:

@@ -36,8 +36,6 @@ type Family struct {
 	sorted []int    // the labels' indexes in name order, as the text writes them
 	key    int      // the label whose value decides where segments end; -1: none
 	every  uint64   // how many samples a segment has on average, with a key
-	// volatile: the values change at every rendering (Volatile).
-	volatile bool
 }
 
 // NewFamily returns the family. Label names must be valid and distinct.
@@ -73,15 +71,6 @@ func (f *Family) SegmentBy(label string, every int) *Family {
 		panic("exposition: " + f.Name + " has no label " + label + " or segments of no sample")
 	}
 	f.every = uint64(every)
-	return f
-}
-
-// Volatile says that the family's values change at every rendering (an
-// age, a time every refresh sets): a Builder writes and compresses its text
-// again without looking for its segments in the last rendering. It
-// returns f.
-func (f *Family) Volatile() *Family {
-	f.volatile = true
 	return f
 }
 

@@ -58,11 +58,9 @@ type Cache struct {
 
 // scratch is what a Builder works in.
 type scratch struct {
-	z     bytes.Buffer // a segment compressed
-	lines lineEncoder  // a volatile family's segment
-	line  []byte       // one line of it
-	enc   []byte       // the segment's samples, encoded (not volatile)
-	text  []byte       // the segment's text
+	z    bytes.Buffer // a segment compressed
+	enc  []byte       // the segment's samples, encoded
+	text []byte       // the segment's text
 }
 
 // segmentKey is what a segment's text is made of: its family, whether it
@@ -114,8 +112,7 @@ func (c *Cache) put(segs map[segmentKey]*segment, s *scratch) {
 // The samples of a segment are kept encoded (label values and value, as
 // they came) until it ends; its text is written only if the last
 // rendering had no segment of the same samples, and compressed with
-// klauspost/compress (StatelessDeflate). A volatile family's text is
-// written and compressed as its samples come, by a lineEncoder.
+// klauspost/compress (StatelessDeflate).
 type Builder struct {
 	cache      *Cache
 	last, next map[segmentKey]*segment
@@ -158,17 +155,6 @@ func (b *Builder) Sample(v float64, values ...string) {
 		b.cut()
 	}
 	b.samples++
-	if f.volatile {
-		if b.samples == 1 {
-			b.lines.reset()
-			if b.head {
-				b.lines.line(f.header)
-			}
-		}
-		b.line = f.appendSample(b.line[:0], v, values)
-		b.lines.line(b.line)
-		return
-	}
 	for _, s := range values {
 		b.enc = binary.AppendUvarint(b.enc, uint64(len(s)))
 		b.enc = append(b.enc, s...)
@@ -189,20 +175,15 @@ func (b *Builder) cut() {
 	if b.samples == 0 {
 		return
 	}
-	var seg *segment
-	if b.f.volatile {
-		text := b.lines.text
-		seg = &segment{z: bytes.Clone(b.lines.finish()), crc: crc32.ChecksumIEEE(text), shift: crcShift(len(text)), n: len(text)}
-	} else {
-		k := segmentKey{f: b.f, head: b.head, sum: maphash.Bytes(b.seed, b.enc), n: len(b.enc)}
-		if seg = b.next[k]; seg == nil {
-			seg = b.last[k]
-		}
-		if seg == nil {
-			seg = b.compress(b.decode())
-		}
-		b.next[k] = seg
+	k := segmentKey{f: b.f, head: b.head, sum: maphash.Bytes(b.seed, b.enc), n: len(b.enc)}
+	seg := b.next[k]
+	if seg == nil {
+		seg = b.last[k]
 	}
+	if seg == nil {
+		seg = b.compress(b.decode())
+	}
+	b.next[k] = seg
 	b.r.crc = crcCombine(b.r.crc, seg.crc, seg.shift)
 	b.r.n += seg.n
 	b.r.parts = append(b.r.parts, seg.z)
