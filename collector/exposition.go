@@ -27,6 +27,7 @@ type rendering struct {
 	d     *descs
 	once  sync.Once
 	r     *exposition.Rendering
+	done  atomic.Bool // r is made
 }
 
 // newRendering returns a snapshot's rendering, to be made on first use,
@@ -55,6 +56,7 @@ func (s *Snapshot) rooms() *exposition.Rendering {
 		b := exposition.NewBuilder(r.cache)
 		emitRooms(s, r.d, (*builderSink)(b))
 		r.r = b.Rendering()
+		r.done.Store(true)
 	})
 	return r.r
 }

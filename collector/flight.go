@@ -76,6 +76,7 @@ func (t *Tracker) Snapshot(ctx context.Context) *Snapshot {
 	default:
 		f = &flight{ctx: newRefreshContext(deadline, start.Add(maxRefresh)), done: make(chan struct{})}
 		t.fl.current, t.fl.lastStart = f, t.now()
+		t.fl.last = t.fl.last.rendered()
 		t.mu.Unlock()
 		go t.fly(f)
 	}
@@ -108,6 +109,20 @@ func (t *Tracker) fly(f *flight) {
 	t.mu.Unlock()
 	f.snap = s
 	close(f.done)
+}
+
+// rendered returns s as far as a scrape that cannot wait for the refresh
+// under way needs it (stale): once its rooms are rendered, without them.
+// The tracker keeps no room of the last snapshot alive through a refresh,
+// beside the state and the new snapshot: at 10,000 rooms, 2 MB; whoever
+// holds s itself keeps it whole.
+func (s *Snapshot) rendered() *Snapshot {
+	if s == nil || s.render == nil || !s.render.done.Load() {
+		return s
+	}
+	c := *s
+	c.Rooms = nil
+	return &c
 }
 
 // stale is the answer to a scrape that could not wait for the refresh under

@@ -1,7 +1,9 @@
 package collector
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -62,6 +64,55 @@ func TestFlightOnFakeTime(t *testing.T) {
 		again := <-scrape(time.Second)
 		if again != l || time.Since(start) != 3*time.Second {
 			t.Errorf("a scrape within the minimum interval got another snapshot, or waited")
+		}
+	})
+}
+
+// TestLastSnapshotLetsGoOfItsRooms: while a refresh is under way, the
+// tracker keeps the last snapshot only as far as a scrape that cannot wait
+// needs it (its rendering, not its rooms), and that scrape still gets the
+// rooms' lines; whoever holds the snapshot itself keeps it whole.
+func TestLastSnapshotLetsGoOfItsRooms(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &slowSource{memSource: newMemSource()}
+		src.rooms = []webex.Room{{ID: "r", Type: "group", Title: "R", LastActivity: time.Now().Add(-48 * time.Hour)}}
+		ws, _ := ParseWindows("1h,24h")
+		tr := NewTracker(src, Config{Windows: ws, Now: time.Now, MinInterval: 10 * time.Second})
+		first := tr.Snapshot(context.Background())
+		var text bytes.Buffer
+		if err := first.WriteText(&text, nil, false); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text.String(), `webex_room_info{is_locked="false",room_id="r"`) {
+			t.Fatalf("no room in the first answer:\n%s", text.String())
+		}
+
+		time.Sleep(11 * time.Second) // past the minimum interval, on synctest's clock
+		src.delay = 3 * time.Second
+		done := make(chan *Snapshot, 1)
+		go func() { done <- tr.Snapshot(context.Background()) }()
+		synctest.Wait() // the second refresh is under way, its listing waiting
+		tr.mu.Lock()
+		last := tr.fl.last
+		tr.mu.Unlock()
+		if last == nil || last.Rooms != nil {
+			t.Errorf("during a refresh the tracker keeps the last snapshot with its rooms: %+v", last)
+		}
+		if len(first.Rooms) != 1 {
+			t.Errorf("the snapshot a scrape got lost its rooms: %d", len(first.Rooms))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		stale := tr.Snapshot(ctx)
+		cancel()
+		var st bytes.Buffer
+		if err := stale.WriteText(&st, nil, false); err != nil {
+			t.Fatal(err)
+		}
+		if stale.Up || !strings.Contains(st.String(), `webex_room_info{is_locked="false",room_id="r"`) {
+			t.Errorf("a scrape that could not wait got up=%v and no room:\n%s", stale.Up, st.String())
+		}
+		if s := <-done; !s.Up || len(s.Rooms) != 1 {
+			t.Errorf("the refresh ended with up=%v, %d rooms", s.Up, len(s.Rooms))
 		}
 	})
 }

@@ -15,7 +15,9 @@
 # tree's exporter over its warm scrapes. POST_EVERY (default 50ms) is how
 # often the fake posts a message; most go to a few busy rooms, so at 10,000
 # rooms about 0.7% of the rooms move between two scrapes 10 s apart.
-# Scrapes take gzip, as Prometheus does.
+# Scrapes take gzip, as Prometheus does. EXPORTER_GODEBUG (for example
+# gctrace=1) is passed to the exporters alone as GODEBUG; LOGS=<dir> keeps
+# their logs (stderr, where gctrace writes) there as exporter.<run>.log.
 #
 # Everything runs on 127.0.0.1 (ports FAKE_PORT and EXPORTER_PORT, default
 # 18080 and 18081; the base exporter on EXPORTER_PORT+1) and is stopped at
@@ -27,7 +29,7 @@ scrapes=${2:-5}
 fake_port=${FAKE_PORT:-18080}
 exporter_port=${EXPORTER_PORT:-18081}
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; [[ -z ${LOGS:-} ]] || for k in "${!names[@]}"; do cp "$tmp/exporter.$k.log" "$LOGS/exporter.${names[$k]}.log"; done; rm -rf "$tmp"' EXIT
 
 go build -o "$tmp/webex_exporter" .
 go build -o "$tmp/webexfake" ./webex/webextest/webexfake
@@ -50,7 +52,7 @@ cat "$tmp/fake.log"
 pids=()
 for k in "${!bins[@]}"; do
   # webextest-token is the fake's fixed test token, not a secret.
-  WEBEX_TOKEN=webextest-token "${bins[$k]}" --web.listen-address="127.0.0.1:${ports[$k]}" \
+  GODEBUG=${EXPORTER_GODEBUG:-} WEBEX_TOKEN=webextest-token "${bins[$k]}" --web.listen-address="127.0.0.1:${ports[$k]}" \
     --webex.api-url="http://127.0.0.1:$fake_port/v1" 2>"$tmp/exporter.$k.log" &
   pids+=($!)
 done

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -85,6 +86,8 @@ type Client struct {
 	pauseErr    *RateLimitError
 	tokenSum    [sha256.Size]byte // of the token last sent: to notice a change, without a copy
 	tokenGen    uint64
+
+	listed atomic.Int64 // rooms in the last complete listing: the next one's capacity
 }
 
 // New checks the options and returns a client.

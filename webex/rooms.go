@@ -34,27 +34,30 @@ func (c *Client) Rooms(ctx context.Context, q RoomsQuery) ([]Room, error) {
 	if q.TeamID != "" {
 		v.Set("teamId", q.TeamID)
 	}
-	// Each page's rooms in a slice of their own, put together once at the
-	// end: a slice grown page by page would be copied at every page.
-	var pages [][]Room
+	// One slice, as long as the last listing and a little more: grown page
+	// by page from nothing it would be copied at every page, and put
+	// together from one slice per page it would be two copies at the end
+	// (at 10,000 rooms, 1.3 MB each).
+	hint := c.listed.Load()
+	rooms := make([]Room, 0, hint+hint/16)
 	d := c.itemDecoder("rooms")
 	err := list(ctx, c, c.endpoint("rooms", v), func(items []item) (bool, error) {
-		rooms := make([]Room, 0, len(items))
+		rooms = slices.Grow(rooms, len(items))
 		for i := range items {
 			if r, ok := d.room(&items[i]); ok {
 				rooms = append(rooms, r)
 			}
 		}
-		pages = append(pages, rooms)
 		return true, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(pages) == 1 && len(pages[0]) > 0 {
-		return pages[0], nil
+	c.listed.Store(int64(len(rooms)))
+	if len(rooms) == 0 {
+		return nil, nil // nil for no rooms, as before
 	}
-	return slices.Concat(pages...), nil // nil for no rooms, as before
+	return rooms, nil
 }
 
 // room decodes one item leniently, each field on its own: without an id it is skipped (ok

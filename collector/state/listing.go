@@ -81,6 +81,8 @@ func (s *State) admit(r Room, excluded map[string]string, cutoff int64) *roomSta
 	if st == nil {
 		st = &roomState{}
 		s.rooms[r.ID] = st
+	} else {
+		r = sameStrings(r, st.room)
 	}
 	st.room, st.absent, st.described = r, 0, true
 	st.history = st.history.prune(cutoff)
@@ -334,4 +336,22 @@ func uniqueRooms(rooms []Room) ([]Room, map[string]int) {
 		return rooms, at
 	}
 	return out, at
+}
+
+// sameStrings returns r with the strings it shares with was (the room as
+// last listed) taken from was: the listing's own copies are then garbage as
+// soon as it is merged, instead of the state holding them while the last
+// snapshot holds the old ones (two copies of every id and title alive
+// through a refresh).
+func sameStrings(r, was Room) Room {
+	same := func(s *string, old string) {
+		if *s == old {
+			*s = old
+		}
+	}
+	same(&r.ID, was.ID)
+	same(&r.Title, was.Title)
+	same(&r.Type, was.Type)
+	same(&r.TeamID, was.TeamID)
+	return r
 }

@@ -3,8 +3,10 @@ package state
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // The state driven by facts alone: no HTTP, no clock (every time is given).
@@ -420,5 +422,29 @@ func TestMembersDue(t *testing.T) {
 	}
 	if r, _ := roomOf(s, "a", t0); r.Members != 3 {
 		t.Errorf("members %d, want 3", r.Members)
+	}
+}
+
+// TestListingKeepsKnownStrings: a room listed again with the same id and
+// title keeps the strings the state (and the last snapshot) already hold,
+// so that the listing's copies do not stay alive beside them; a changed
+// title is taken.
+func TestListingKeepsKnownStrings(t *testing.T) {
+	s := newTestState(Config{})
+	s.Listed([]Room{room("a", t0.Add(-48*time.Hour))}, t0)
+	before, _ := roomOf(s, "a", t0)
+	again := room(strings.Clone("a"), t0.Add(-48*time.Hour))
+	again.Title = strings.Clone(before.Room.Title)
+	s.Listed([]Room{again}, t0.Add(time.Minute))
+	after, _ := roomOf(s, "a", t0.Add(time.Minute))
+	if unsafe.StringData(after.Room.ID) != unsafe.StringData(before.Room.ID) ||
+		unsafe.StringData(after.Room.Title) != unsafe.StringData(before.Room.Title) {
+		t.Errorf("the state took the listing's copies of an unchanged id and title")
+	}
+	renamed := room("a", t0.Add(-48*time.Hour))
+	renamed.Title = "Renamed"
+	s.Listed([]Room{renamed}, t0.Add(2*time.Minute))
+	if r, _ := roomOf(s, "a", t0.Add(2*time.Minute)); r.Room.Title != "Renamed" {
+		t.Errorf("title %q after a rename, want Renamed", r.Room.Title)
 	}
 }
