@@ -90,7 +90,10 @@ func newDescs() *descs {
 
 // Collector emits one scrape's metrics as client_golang const metrics: what
 // emitRooms and emitStatus emit, the oracle the text exposition is proven
-// byte-equal to. Build one per scrape with New.
+// byte-equal to. Build one per scrape with New. A scrape that could not
+// wait for the refresh under way is answered from the last rendering: the
+// tracker keeps no rooms of the last snapshot through a refresh, so the
+// Collector then emits the status families only.
 type Collector struct {
 	ctx     context.Context
 	tracker *Tracker
