@@ -28,17 +28,5 @@ func BenchmarkDecodeMessagesPage(b *testing.B) {
 	page.WriteString(`]}`)
 	c := &Client{}
 	d := c.itemDecoder("messages")
-	var items []item
-	var pg pageBuf
-	for b.Loop() {
-		if err := decodePage(page.Bytes(), &items, &pg); err != nil {
-			b.Fatal(err)
-		}
-		for i := range items {
-			if _, ok := d.message(&items[i]); !ok {
-				b.Fatal("message skipped")
-			}
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/50, "ns/message")
+	benchPage(b, page.Bytes(), "message", func(it *item) bool { _, ok := d.message(it); return ok })
 }
