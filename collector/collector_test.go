@@ -434,7 +434,7 @@ func TestGapBelowDeletedMessage(t *testing.T) {
 	}
 }
 
-// TestIngestThenPoll: messages pushed through Ingest (as a webhook or the
+// TestIngestThenPoll: messages reported to the state (as a webhook or the
 // Events API would) count once, and the poll that follows reads only what
 // is newer than them.
 func TestIngestThenPoll(t *testing.T) {
@@ -456,8 +456,8 @@ func TestIngestThenPoll(t *testing.T) {
 		return r.Total
 	}
 	before := totalOf()
-	e.tracker.Ingest(room.ID, pushed)
-	e.tracker.Ingest(room.ID, pushed[1:]) // a retried delivery
+	e.tracker.state.Messages(room.ID, pushed, e.clock.Now())
+	e.tracker.state.Messages(room.ID, pushed[1:], e.clock.Now()) // a retried delivery
 	if got := totalOf(); got != before+3 {
 		t.Fatalf("after pushing 3 messages (one delivery retried) the room's total is %d, want %d", got, before+3)
 	}

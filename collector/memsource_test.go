@@ -137,8 +137,8 @@ func TestStateWithoutHTTP(t *testing.T) {
 
 	now := clk.Add(time.Minute)
 	m := src.post("busy", "new", "p9", now.Add(-10*time.Second))
-	tr.Ingest("busy", []webex.Message{m}) // pushed
-	tr.Ingest("busy", []webex.Message{m}) // redelivered
+	tr.state.Messages("busy", []webex.Message{m}, clk.Now()) // pushed
+	tr.state.Messages("busy", []webex.Message{m}, clk.Now()) // redelivered
 	s = snap()
 	busy = snapRoom(s, "busy")
 	if busy.Total != 1 || busy.Counts[0] != (WindowCount{Messages: 31, Senders: 4, Known: true}) || src.readsOf("busy") != 2 {

@@ -72,15 +72,6 @@ const (
 var pushResults = []string{PushAccepted, PushDuplicate, PushUnknownRoom, PushIgnored,
 	PushRejectedSignature, PushRejectedMalformed, PushRejectedTooLarge}
 
-// Rejected reports whether a delivery result is a refusal (answered 4xx).
-func Rejected(result string) bool {
-	switch result {
-	case PushRejectedSignature, PushRejectedMalformed, PushRejectedTooLarge:
-		return true
-	}
-	return false
-}
-
 // minCheckGap bounds the status checks a burst of unexplained moves makes.
 const minCheckGap = time.Minute
 
@@ -184,7 +175,7 @@ func (c *webhookCursor) set(w webhookState) {
 // Deliver records one delivery: its signature checked against the secret
 // in constant time, then its message ingested (a message already known
 // counts once). It returns the result; the caller answers 2xx unless
-// Rejected(result).
+// result is one of the refusals (PushRejected...).
 func (p *Push) Deliver(body []byte, signature string) string {
 	result := p.deliver(body, signature)
 	p.mu.Lock()

@@ -329,7 +329,7 @@ func soak(t *testing.T, week time.Duration, src func(*env) Source) {
 		}
 		// Rooms just left are kept (unexported) for a few listings, in
 		// case they only moved between pages.
-		nRooms, nAbsent, nMsgs, nPeople := e.tracker.stateSize()
+		nRooms, nAbsent, nMsgs, nPeople := e.tracker.state.Size()
 		if nRooms-nAbsent != len(ids) || nAbsent > maxAbsent || nMsgs != inWindow || (nPeople >= 1024 && nPeople > 2*len(live)) {
 			t.Fatalf("%v: state holds %d rooms (%d missing from the listing), %d messages, %d sender ids; want %d rooms (+%d at most), %d messages (those within 24h), at most max(1023, 2×%d) ids",
 				now, nRooms, nAbsent, nMsgs, nPeople, len(ids), maxAbsent, inWindow, len(live))
@@ -341,7 +341,7 @@ func soak(t *testing.T, week time.Duration, src func(*env) Source) {
 		}
 	}
 	heapEnd := liveHeap()
-	_, _, _, nPeople := e.tracker.stateSize()
+	_, _, _, nPeople := e.tracker.state.Size()
 	if week >= 3*24*time.Hour && nPeople >= len(everSent) { // pruning starts at 1,024 ids: after a few days' crowds
 		t.Errorf("%d sender ids interned, as many as ever sent (%d): they are never forgotten", nPeople, len(everSent))
 	}

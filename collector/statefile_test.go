@@ -122,7 +122,7 @@ func TestStateFiltersChanged(t *testing.T) {
 	if err := e2.tracker.LearnAccount(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n, _, _, _ := e2.tracker.stateSize(); n != 1 {
+	if n, _, _, _ := e2.tracker.state.Size(); n != 1 {
 		t.Errorf("%d rooms restored; want only the one the filter keeps", n)
 	}
 }
@@ -306,7 +306,7 @@ func BenchmarkStateFile(b *testing.B) {
 			t2.mu.Lock()
 			t2.adoptLocked(tr.state.OwnerID())
 			t2.mu.Unlock()
-			n, _, _, _ := t2.stateSize()
+			n, _, _, _ := t2.state.Size()
 			if n != 10000 {
 				b.Fatalf("%d rooms loaded", n)
 			}
@@ -547,7 +547,7 @@ func TestStateWriteWhileIngesting(t *testing.T) {
 	t2.mu.Lock()
 	t2.adoptLocked(tr.state.OwnerID())
 	t2.mu.Unlock()
-	_, _, messages, _ := t2.stateSize()
+	_, _, messages, _ := t2.state.Size()
 	if want := 1000*5 + pushed; messages != want {
 		t.Errorf("%d messages after the reload; want %d (%d pushed during the write)", messages, want, pushed)
 	}

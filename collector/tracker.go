@@ -165,14 +165,3 @@ func (t *Tracker) unrunPhases() []Phase {
 	}
 	return phases
 }
-
-// Ingest records messages that arrived in a room, whatever fetched them
-// (a read, an event, a pushed delivery). A message already known counts
-// once, however often it is reported. Messages are counted in
-// webex_room_messages_total once the room is watched.
-func (t *Tracker) Ingest(roomID string, msgs []webex.Message) {
-	t.state.Messages(roomID, msgs, t.now())
-}
-
-// stateSize reports what the state holds (state.Size).
-func (t *Tracker) stateSize() (rooms, absent, messages, people int) { return t.state.Size() }

@@ -283,7 +283,7 @@ func TestRoomMissingFromOneListing(t *testing.T) {
 		e.clock.Add(time.Minute)
 		e.scrape(t, 10*time.Second)
 	}
-	if n, _, _, _ := e.tracker.stateSize(); n != len(e.srv.Rooms())-1 {
+	if n, _, _, _ := e.tracker.state.Size(); n != len(e.srv.Rooms())-1 {
 		t.Errorf("state holds %d rooms; want the room dropped after %d absent listings", n, maxAbsent+1)
 	}
 }
