@@ -151,11 +151,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		tokenExpiry = ot.Expiry
 	}
 	client, err := webex.New(webex.Options{
-		BaseURL:   cfg.apiURL,
-		Token:     tokens,
-		UserAgent: version.ComponentUserAgent(exporterName),
-		Observe:   api.Observe,
-		OnBadItem: func(b webex.BadItem) { logBadItem(logger, b); api.BadItem(b) },
+		BaseURL:     cfg.apiURL,
+		Token:       tokens,
+		UserAgent:   version.ComponentUserAgent(exporterName),
+		Connections: cfg.concurrency,
+		Observe:     api.Observe,
+		OnBadItem:   func(b webex.BadItem) { logBadItem(logger, b); api.BadItem(b) },
 	})
 	if err != nil {
 		return fmt.Errorf("--webex.api-url: %w", err)

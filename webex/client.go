@@ -25,9 +25,10 @@ import (
 const DefaultBaseURL = "https://webexapis.com/v1"
 
 const (
-	defaultMaxBody = 32 << 20 // a page of 1000 long messages stays well below this
-	maxErrorBody   = 64 << 10
-	maxAttempts    = 3 // one call and at most two retries (429, 401, a transient failure)
+	defaultMaxBody     = 32 << 20 // a page of 1000 long messages stays well below this
+	defaultConnections = 4        // as --webex.concurrency's default
+	maxErrorBody       = 64 << 10
+	maxAttempts        = 3 // one call and at most two retries (429, 401, a transient failure)
 	// retryBackoff is the pause before calling again after a transient
 	// failure (502, 503, 504, no answer); the call is retried once, and only
 	// when the context leaves time for the pause and a call as long again.
@@ -52,10 +53,16 @@ type RequestInfo struct {
 
 // Options configure a Client. Token is required.
 type Options struct {
-	BaseURL    string       // default DefaultBaseURL
-	Token      TokenSource  // where the bearer token comes from
-	HTTPClient *http.Client // default: a client with no overall timeout (the context bounds each call)
-	UserAgent  string
+	BaseURL string      // default DefaultBaseURL
+	Token   TokenSource // where the bearer token comes from
+	// HTTPClient: default, a client with no overall timeout (the context
+	// bounds each call) that keeps Connections idle connections to the API.
+	HTTPClient *http.Client
+	// Connections is how many calls the caller makes at once (default 4):
+	// as many connections are kept open between them, so that no call waits
+	// for a new connection (a TLS handshake with Webex) where one was idle.
+	Connections int
+	UserAgent   string
 	// MaxBodyBytes bounds every answer's body (default 32 MiB, at most 2 GiB).
 	MaxBodyBytes int64
 	// Observe, if set, is called after every round trip.
@@ -126,6 +133,15 @@ func New(o Options) (*Client, error) {
 	hc := http.Client{}
 	if o.HTTPClient != nil {
 		hc = *o.HTTPClient
+	} else {
+		// net/http's default keeps 2 idle connections per host: with more
+		// calls in flight, every burst of calls dials again.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = o.Connections
+		if o.Connections <= 0 {
+			t.MaxIdleConnsPerHost = defaultConnections
+		}
+		hc.Transport = t
 	}
 	hc.CheckRedirect = c.checkRedirect
 	c.http = &hc

@@ -647,3 +647,59 @@ func TestTransientFailureRetriedOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectionsKeptForTheNextCalls: a client making Connections calls at
+// once keeps as many connections open between its bursts of calls, so the
+// next burst dials none (net/http's default keeps 2 per host: against
+// Webex, each dial more is a TLS handshake).
+func TestConnectionsKeptForTheNextCalls(t *testing.T) {
+	const calls = 6
+	var mu sync.Mutex
+	dials := 0
+	arrived := make(chan struct{}, calls)
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release // every call of a burst is in flight before any answers
+		w.Write([]byte(`{"id":"me","type":"person"}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			dials++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := webex.New(webex.Options{BaseURL: srv.URL, Token: webex.StaticToken(webextest.DefaultToken), Connections: calls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for burst := range 3 {
+		errs := make(chan error, calls)
+		for range calls {
+			go func() {
+				_, err := c.Me(ctx(t))
+				errs <- err
+			}()
+		}
+		for range calls {
+			<-arrived
+		}
+		for range calls {
+			release <- struct{}{}
+		}
+		for range calls {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		mu.Lock()
+		got := dials
+		mu.Unlock()
+		if got != calls {
+			t.Fatalf("after burst %d of %d calls at once: %d connections dialled, want %d (the first burst's, kept)", burst+1, calls, got, calls)
+		}
+	}
+}
