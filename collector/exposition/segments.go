@@ -1,6 +1,7 @@
 package exposition
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -240,6 +241,19 @@ func Inflate(segment []byte) ([]byte, error) {
 // writes one gzip member that opens with the rendering as it is
 // compressed; otherwise the rendering is decompressed as it is written.
 func (r *Rendering) WriteTo(w io.Writer, gz bool, tail ...[]byte) error {
+	// Segments are a kilobyte or two each: written as they are, each would
+	// be a write of its own to the connection (a system call).
+	bw := bufio.NewWriterSize(w, writeBuffer)
+	if err := r.writeTo(bw, gz, tail); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// writeBuffer is how much of a rendering goes to its writer at once.
+const writeBuffer = 64 << 10
+
+func (r *Rendering) writeTo(w io.Writer, gz bool, tail [][]byte) error {
 	ew := &errWriter{w: w}
 	if !gz {
 		rs := make([]io.Reader, 0, len(r.parts)+1)
