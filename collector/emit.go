@@ -31,7 +31,6 @@ type sink interface {
 
 // emitRooms emits the room families of s: every family but the status ones.
 func emitRooms(s *Snapshot, d *descs, out sink) {
-	now := float64(s.Time.UnixMilli()) / 1e3
 	// Windows in label order.
 	order := make([]int, len(s.Windows))
 	for i := range order {
@@ -132,7 +131,9 @@ func emitRooms(s *Snapshot, d *descs, out sink) {
 	}
 	each(d.ageSec, func(r *room) {
 		if !r.Room.LastActivity.IsZero() {
-			out.sample(now-unix(r.Room.LastActivity), labels{r.id})
+			// In whole milliseconds, as both times are: the difference of
+			// the two in float seconds is not (24836.010999917984).
+			out.sample(float64(s.Time.UnixMilli()-r.Room.LastActivity.UnixMilli())/1e3, labels{r.id})
 		}
 	})
 	each(d.lastActivity, func(r *room) {

@@ -345,3 +345,21 @@ func TestScrapeBuildsNoDescs(t *testing.T) {
 		t.Errorf("a gzip scrape of a rendered snapshot allocates %v times; want at most 40", n)
 	}
 }
+
+// TestAgeInWholeMilliseconds: a room's age is the difference of two times
+// in whole milliseconds, shown as such (24836.011), not as the difference of
+// the two in float seconds (24836.010999917984).
+func TestAgeInWholeMilliseconds(t *testing.T) {
+	la := t0.Add(-24836011 * time.Millisecond)
+	snap := &Snapshot{Time: t0, Up: true, Windows: []Window{{Name: "1h", Duration: time.Hour}}, Phases: []Phase{{Name: "rooms", Success: true}},
+		Rooms: []RoomSnapshot{{Room: webex.Room{ID: "a", Type: "group", Title: "a", LastActivity: la}, Members: -1, Refreshed: t0}},
+		render: &rendering{count: new(atomic.Int64), d: newDescs()}}
+	checkRendering(t, snap, nil)
+	var b bytes.Buffer
+	if err := snap.WriteText(&b, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if want := `webex_room_last_activity_age_seconds{room_id="a"} 24836.011` + "\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("want %s in:\n%s", want, grepLines(b.String(), "_age_seconds{"))
+	}
+}

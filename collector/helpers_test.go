@@ -201,7 +201,7 @@ func expected(now time.Time, windows []Window, rooms []roomTruth) map[string]flo
 		out[key("webex_room_info", "is_locked", fmt.Sprint(r.IsLocked), "room_id", id, "room_type", r.Type, "team_id", r.TeamID, "title", rt.title)] = 1
 		out[key("webex_room_created_timestamp_seconds", "room_id", id)] = unixSec(r.Created)
 		out[key("webex_room_last_activity_timestamp_seconds", "room_id", id)] = unixSec(r.LastActivity)
-		out[key("webex_room_last_activity_age_seconds", "room_id", id)] = unixSec(now) - unixSec(r.LastActivity)
+		out[key("webex_room_last_activity_age_seconds", "room_id", id)] = float64(now.UnixMilli()-r.LastActivity.UnixMilli()) / 1e3
 		out[key("webex_room_last_refresh_timestamp_seconds", "room_id", id)] = unixSec(now)
 		out[key("webex_room_messages_total", "room_id", id)] = float64(counted(rt.seen))
 		if len(rt.seen) > 0 {
