@@ -4,7 +4,8 @@
 # on average 40 messages in the last 24 hours (10,000 rooms: about 200,000
 # messages): per scrape its time, API calls, the exporter's process CPU
 # (user + system seconds, from /proc) and resident memory (VmRSS now,
-# VmHWM the peak), after a cold scrape and warm ones, then ten scrapes at once.
+# VmHWM the peak), after a cold scrape and warm ones, then the mean CPU of
+# the warm scrapes, then ten scrapes at once.
 #
 #   scripts/bench-rss.sh [ROOMS] [SCRAPES]     (defaults: 10000 5)
 #
@@ -66,8 +67,8 @@ mem() { awk -v k="$2:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$1/status";
 cpu() { awk -v t="$ticks" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$1/stat"; }
 calls() { awk '/^webex_api_requests_total/ { n += $2 } END { print n + 0 }' "$1"; }
 printf '%-5s %-7s %9s %8s %8s %9s %8s %8s\n' run scrape seconds cpu_s calls series rss_MiB peak_MiB
-before=()
-for k in "${!bins[@]}"; do before+=(0); done
+before=() warm=()
+for k in "${!bins[@]}"; do before+=(0) warm+=(0); done
 for i in $(seq 1 "$scrapes"); do
   if [[ $i == 2 && -n ${PROFILE:-} ]]; then
     last=$((${#bins[@]} - 1))
@@ -82,11 +83,20 @@ for i in $(seq 1 "$scrapes"); do
     total=$(calls "$m")
     printf '%-5s %-7s %9.3f %8.2f %8d %9d %8s %8s\n' "${names[$k]}" "$i" "$(echo "$end - $start" | bc)" \
       "$(echo "$cpu1 - $cpu0" | bc)" $((total - before[k])) "$(grep -c '^webex_room' "$m")" "$(mem "$pid" VmRSS)" "$(mem "$pid" VmHWM)"
+    [[ $i == 1 ]] || warm[k]=$(echo "${warm[k]} + $cpu1 - $cpu0" | bc)
     before[k]=$total
   done
   sleep 10 # let the fake post messages into some rooms between scrapes
 done
 [[ -z ${profiler:-} ]] || wait "$profiler"
+if ((scrapes > 1)); then
+  # CPU is counted in ticks (1/100 s): the mean over the warm scrapes is
+  # finer than any one of them.
+  for k in "${!bins[@]}"; do
+    printf '%-5s warm mean: %.3f cpu_s per scrape, %.2f us per room\n' "${names[$k]}" \
+      "$(echo "${warm[k]} / ($scrapes - 1)" | bc -l)" "$(echo "${warm[k]} * 1000000 / ($scrapes - 1) / $rooms" | bc -l)"
+  done
+fi
 
 # Ten scrapes at once, as ten Prometheus servers would: they share one
 # refresh and one rendering, so the peak should barely move.
