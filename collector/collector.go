@@ -35,7 +35,7 @@ type descs struct {
 // families that change where a room moves or a window slides (a room that
 // changes costs its segment's compression again); 128 in those that
 // rarely change (creation, title, members: fewer, larger segments compress
-// better); 512 in those whose values change for every room at every
+// better, and are compressed for size, Family.Stable); 512 in those whose values change for every room at every
 // refresh (the ages, the refresh times: compressed again whatever
 // changed, and larger segments compress better).
 const (
@@ -68,9 +68,9 @@ func newDescs() *descs {
 		"; of the rooms whose messages in the window are known, whatever --collector.direct-rooms says.", "room_type", "window")
 	d.pending = gauge("rooms_pending", "Rooms whose messages need reading but could not be read within the scrape's deadline or were refused; they keep their last known values and are read first next scrape.")
 	d.info = gauge("room_info", "Information about a room the account belongs to; always 1.", "is_locked", "room_id", "room_type", "team_id", "title").
-		SegmentBy("room_id", stableRoomsPerSegment)
+		SegmentBy("room_id", stableRoomsPerSegment).Stable()
 	d.created = gauge("room_created_timestamp_seconds", "When the room was created, Unix time.", room...).
-		SegmentBy("room_id", stableRoomsPerSegment)
+		SegmentBy("room_id", stableRoomsPerSegment).Stable()
 	d.lastActivity = gauge("room_last_activity_timestamp_seconds", "The room's lastActivity as Webex reports it, Unix time.", room...)
 	d.ageSec = gauge("room_last_activity_age_seconds", "Seconds from the room's lastActivity to this scrape.", room...).
 		SegmentBy("room_id", volatileRoomsPerSegment)
@@ -81,7 +81,7 @@ func newDescs() *descs {
 	d.refreshed = gauge("room_last_refresh_timestamp_seconds", "When the room's values were last brought up to date with Webex, Unix time.", room...).
 		SegmentBy("room_id", volatileRoomsPerSegment) // a listing refreshes every room it lists
 	d.members = gauge("room_members", "People in the room"+kept+", re-read when its lastActivity moves or --collector.memberships.refresh has passed.", room...).
-		SegmentBy("room_id", stableRoomsPerSegment)
+		SegmentBy("room_id", stableRoomsPerSegment).Stable()
 	d.tokenExpiry = gauge("token_expiry_timestamp_seconds", "When the Webex access token expires, Unix time; absent when unknown.")
 	d.success = gauge("scrape_collector_success", "1 if the collector's part of the scrape succeeded, else 0.", "collector")
 	d.duration = gauge("scrape_collector_duration_seconds", "How long the collector's part of the scrape took.", "collector")

@@ -352,7 +352,7 @@ func TestScrapeBuildsNoDescs(t *testing.T) {
 func TestAgeInWholeMilliseconds(t *testing.T) {
 	la := t0.Add(-24836011 * time.Millisecond)
 	snap := &Snapshot{Time: t0, Up: true, Windows: []Window{{Name: "1h", Duration: time.Hour}}, Phases: []Phase{{Name: "rooms", Success: true}},
-		Rooms: []RoomSnapshot{{Room: webex.Room{ID: "a", Type: "group", Title: "a", LastActivity: la}, Members: -1, Refreshed: t0}},
+		Rooms:  []RoomSnapshot{{Room: webex.Room{ID: "a", Type: "group", Title: "a", LastActivity: la}, Members: -1, Refreshed: t0}},
 		render: &rendering{count: new(atomic.Int64), d: newDescs()}}
 	checkRendering(t, snap, nil)
 	var b bytes.Buffer

@@ -36,6 +36,7 @@ type Family struct {
 	sorted []int    // the labels' indexes in name order, as the text writes them
 	key    int      // the label whose value decides where segments end; -1: none
 	every  uint64   // how many samples a segment has on average, with a key
+	stable bool     // its segments compressed for size (Stable)
 }
 
 // NewFamily returns the family. Label names must be valid and distinct.
@@ -71,6 +72,16 @@ func (f *Family) SegmentBy(label string, every int) *Family {
 		panic("exposition: " + f.Name + " has no label " + label + " or segments of no sample")
 	}
 	f.every = uint64(every)
+	return f
+}
+
+// Stable marks the family as one whose samples rarely change: a Builder
+// compresses its segments for size (klauspost's StatelessDeflate), as each
+// is compressed once and kept for many renderings; other families' segments
+// are compressed for speed (the line encoder, lines.go), as they are
+// compressed again whenever a sample changes. It returns f.
+func (f *Family) Stable() *Family {
+	f.stable = true
 	return f
 }
 

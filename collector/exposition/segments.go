@@ -59,9 +59,11 @@ type Cache struct {
 
 // scratch is what a Builder works in.
 type scratch struct {
-	z    bytes.Buffer // a segment compressed
-	enc  []byte       // the segment's samples, encoded
-	text []byte       // the segment's text
+	z     bytes.Buffer // a segment compressed by StatelessDeflate
+	lines lineEncoder
+	lz    []byte // or by the line encoder
+	enc   []byte // the segment's samples, encoded
+	text  []byte // the segment's text
 }
 
 // segmentKey is what a segment's text is made of: its family, whether it
@@ -112,8 +114,8 @@ func (c *Cache) put(segs map[segmentKey]*segment, s *scratch) {
 //
 // The samples of a segment are kept encoded (label values and value, as
 // they came) until it ends; its text is written only if the last
-// rendering had no segment of the same samples, and compressed with
-// klauspost/compress (StatelessDeflate).
+// rendering had no segment of the same samples, and compressed (for size
+// or speed: Family.Stable).
 type Builder struct {
 	cache      *Cache
 	last, next map[segmentKey]*segment
@@ -219,13 +221,18 @@ func (b *Builder) decode() []byte {
 
 // compress returns text as a segment.
 func (b *Builder) compress(text []byte) *segment {
-	b.z.Reset()
-	// Stateless: no compressor's megabyte of state kept between
-	// renderings, and as fast at these sizes (blocks of up to 32 KiB, each
-	// with the 8 KiB before it as its dictionary); it ends with a sync
-	// flush, byte-aligned and not final.
-	flate.StatelessDeflate(&b.z, text, false, nil) //nolint:errcheck // into memory
-	return &segment{z: bytes.Clone(b.z.Bytes()), crc: crc32.ChecksumIEEE(text), shift: crcShift(len(text)), n: len(text)}
+	var z []byte
+	if b.f.stable {
+		b.z.Reset()
+		// Stateless: no compressor's megabyte of state kept between
+		// renderings; it ends with a sync flush, byte-aligned and not final.
+		flate.StatelessDeflate(&b.z, text, false, nil) //nolint:errcheck // into memory
+		z = b.z.Bytes()
+	} else {
+		b.lz = b.lines.encode(b.lz[:0], text)
+		z = b.lz
+	}
+	return &segment{z: bytes.Clone(z), crc: crc32.ChecksumIEEE(text), shift: crcShift(len(text)), n: len(text)}
 }
 
 // finalEmptyBlock is a final, empty DEFLATE block (fixed codes): it ends
