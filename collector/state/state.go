@@ -75,6 +75,7 @@ type State struct {
 	refused  map[string]bool
 	listings uint64       // listings merged so far (a room's listing says which last had it)
 	listed   []*roomState // the last listing's rooms the filters keep, in its order
+	met      []*roomState // Listed's: the state of each room of the listing (kept for its memory)
 	// order is every room of the last snapshot's rooms, in id order: the
 	// next snapshot merges the rooms that joined into it rather than
 	// sorting them all again (snapshot.go). snaps counts the snapshots.
@@ -135,6 +136,7 @@ type roomState struct {
 	uncovered int64
 	absent    int    // listings in a row the room was missing from
 	listing   uint64 // the State.listings that last listed it
+	place     int    // its place in that listing, once each room is there once (uniqueRooms)
 	// evented: the events feed named the room; missing from the listing
 	// does not make it leave. described: its title, team and creation time
 	// are known (from the listing or a description); describeFailed: when
@@ -381,8 +383,13 @@ func (s *State) PruneHistories(now time.Time) {
 	defer s.mu.Unlock()
 	cutoff := now.Add(-s.widest).UnixMilli()
 	for _, st := range s.rooms {
-		st.history = st.history.prune(cutoff)
+		st.prune(cutoff)
 	}
+}
+
+// prune drops the messages created at or before cutoff (Unix ms).
+func (st *roomState) prune(cutoff int64) {
+	st.history = st.history.prune(cutoff)
 }
 
 // top is the upper end of a gap's span: its messages were created before
