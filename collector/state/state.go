@@ -75,6 +75,7 @@ type State struct {
 	refused  map[string]bool
 	listings uint64       // listings merged so far (a room's listing says which last had it)
 	listed   []*roomState // the last listing's rooms the filters keep, in its order
+	seen     senderSeen   // Snapshot's, kept for its memory
 	met      []*roomState // Listed's: the state of each room of the listing (kept for its memory)
 	// order is every room of the last snapshot's rooms, in id order: the
 	// next snapshot merges the rooms that joined into it rather than
@@ -125,7 +126,8 @@ type roomState struct {
 	unreadSince int64
 	newest      time.Time // creation time of the newest message known, never in the future
 	newestIDs   []string  // ids of the known messages created at newest
-	history     history   // messages within the widest window
+	history     history   // messages within the widest window (changed by insert, prune)
+	counted     []counted // each window's count made from history (roomState.count)
 	total       uint64    // messages created since the exporter began watching the room
 	refreshed   time.Time // last successful refresh
 	pending     bool      // a needed read of messages failed or ran out of time
@@ -291,7 +293,7 @@ func (s *State) ingest(st *roomState, msgs []Message, o origin, now time.Time) (
 		if at <= cutoff || st.history.has(at, id) {
 			continue
 		}
-		st.history = st.history.insert(msg{at: at, id: id, sender: s.people.intern(m.PersonID)})
+		st.insert(msg{at: at, id: id, sender: s.people.intern(m.PersonID)})
 		added++
 		if st.counts(o, m) {
 			st.total++
@@ -326,6 +328,7 @@ func (s *State) PruneSenders() {
 		for i, m := range st.history {
 			st.history[i].sender = kept.intern(s.people.ids[m.sender])
 		}
+		st.historyChanged()
 	}
 	s.people = kept
 }
@@ -385,11 +388,6 @@ func (s *State) PruneHistories(now time.Time) {
 	for _, st := range s.rooms {
 		st.prune(cutoff)
 	}
-}
-
-// prune drops the messages created at or before cutoff (Unix ms).
-func (st *roomState) prune(cutoff int64) {
-	st.history = st.history.prune(cutoff)
 }
 
 // top is the upper end of a gap's span: its messages were created before
