@@ -108,12 +108,15 @@ func BenchmarkListed(b *testing.B) {
 				s.Messages(id, msgs, t0)
 			}
 			listings := [2][]Room{listing(), listing()}
+			cpu := cpuTime()
 			for i := 0; b.Loop(); i++ {
 				s.Listed(listings[i%2], t0)
 			}
+			used := cpuTime() - cpu
 			if rooms, absent, messages, _ := s.Size(); rooms != n || absent != 0 || messages != n/2*40 {
 				b.Fatalf("%d rooms (%d absent), %d messages; want %d, 0, %d", rooms, absent, messages, n, n/2*40)
 			}
+			b.ReportMetric(used*1e9/float64(b.N)/float64(n), "cpu-ns/room")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/room")
 		})
 	}
