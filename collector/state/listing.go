@@ -131,7 +131,7 @@ func (s *State) admit(r Room, st *roomState, excluded map[string]string, cutoff 
 	} else if r.TitleUnavailable {
 		r.Title = s.excluded[r.ID]
 	}
-	if !s.filter.Keep(r) {
+	if !s.filter.keeps(&r) {
 		delete(s.rooms, r.ID)
 		if r.Title != "" {
 			excluded[r.ID] = r.Title
@@ -142,7 +142,7 @@ func (s *State) admit(r Room, st *roomState, excluded map[string]string, cutoff 
 		st = &roomState{}
 		s.rooms[r.ID] = st
 	} else {
-		r = sameStrings(r, st.room)
+		sameStrings(&r, &st.room)
 	}
 	st.room, st.absent, st.described = r, 0, true
 	st.prune(cutoff)
@@ -369,20 +369,19 @@ func (s *State) Pending(roomID string) {
 	}
 }
 
-// sameStrings returns r with the strings it shares with was (the room as
-// last listed) taken from was: the listing's own copies are then garbage as
-// soon as it is merged, instead of the state holding them while the last
-// snapshot holds the old ones (two copies of every id and title alive
-// through a refresh).
-func sameStrings(r, was Room) Room {
+// sameStrings gives r the strings it shares with was (the room as last
+// listed, found by r's id) from was: the listing's own copies are then
+// garbage as soon as it is merged, instead of the state holding them while
+// the last snapshot holds the old ones (two copies of every id and title
+// alive through a refresh).
+func sameStrings(r, was *Room) {
 	same := func(s *string, old string) {
 		if *s == old {
 			*s = old
 		}
 	}
-	same(&r.ID, was.ID)
+	r.ID = was.ID // equal: the room was found by it
 	same(&r.Title, was.Title)
 	same(&r.Type, was.Type)
 	same(&r.TeamID, was.TeamID)
-	return r
 }
