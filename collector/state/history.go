@@ -126,6 +126,9 @@ type counted struct {
 // for cutoff: a warm snapshot reads no history of a room that did not
 // change, only the counts of those whose window lost or gained a message.
 func (st *roomState) count(i, n int, cutoff int64, seen *senderSeen) (messages, senders int32) {
+	if len(st.history) == 0 {
+		return 0, 0 // most rooms: nothing to keep
+	}
 	if len(st.counted) != n {
 		// The zero counted holds for no cutoff (from == until).
 		st.counted = slices.Grow(st.counted[:0], n)[:n]
