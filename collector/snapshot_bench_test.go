@@ -22,12 +22,14 @@ func BenchmarkSnapshot(b *testing.B) {
 			e := &benchEnv{env: newEnv(b, org, Config{})}
 			e.scrapeOnce(b)
 			t := e.tracker
+			cpu := cpuTime()
 			for b.Loop() {
 				s := t.snapshot(t0.Add(time.Minute), true, nil)
 				if len(s.Rooms) != rooms {
 					b.Fatalf("%d rooms in the snapshot, want %d", len(s.Rooms), rooms)
 				}
 			}
+			b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N)/float64(rooms), "cpu-ns/room")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rooms), "ns/room")
 		})
 	}

@@ -72,3 +72,52 @@ func cpuTime() float64 {
 	}
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
+
+// BenchmarkListed measures merging a warm listing of every room into a
+// state that has them all (half of them with 40 messages in the windows,
+// none leaving them): what each refresh pays before any read. Each
+// listing brings its own copies of the ids and titles, as a decoded page
+// does. Run it with
+//
+//	go test -run '^$' -bench Listed -benchmem ./collector/state/
+func BenchmarkListed(b *testing.B) {
+	for _, n := range []int{10000, 50000} {
+		b.Run(fmt.Sprintf("rooms=%d", n), func(b *testing.B) {
+			s := newTestState(Config{})
+			listing := func() []Room {
+				rooms := make([]Room, n)
+				for i := range rooms {
+					// The length of a Webex room id (76 bytes).
+					id := fmt.Sprintf("Y2lzY29zcGFyazovL3VzL1JPT00vOGU1YzQ2YjAtYjU0Zi0xMWVmLWE5ZDUtM2Q3%012d", i)
+					rooms[i] = room(id, t0.Add(-48*time.Hour))
+					if i%2 == 0 {
+						rooms[i].LastActivity = t0.Add(-30 * time.Minute)
+					}
+				}
+				return rooms
+			}
+			first := listing()
+			s.Listed(first, t0)
+			readAll(b, s, t0, nil)
+			for i := 0; i < n; i += 2 {
+				id := first[i].ID
+				msgs := make([]Message, 40)
+				for j := range msgs {
+					msgs[j] = message(id, j, t0.Add(-time.Duration(40-j)*30*time.Minute))
+				}
+				s.Messages(id, msgs, t0)
+			}
+			listings := [2][]Room{listing(), listing()}
+			cpu := cpuTime()
+			for i := 0; b.Loop(); i++ {
+				s.Listed(listings[i%2], t0)
+			}
+			used := cpuTime() - cpu
+			if rooms, absent, messages, _ := s.Size(); rooms != n || absent != 0 || messages != n/2*40 {
+				b.Fatalf("%d rooms (%d absent), %d messages; want %d, 0, %d", rooms, absent, messages, n, n/2*40)
+			}
+			b.ReportMetric(used*1e9/float64(b.N)/float64(n), "cpu-ns/room")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/room")
+		})
+	}
+}

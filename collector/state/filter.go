@@ -44,7 +44,11 @@ func anchored(expr string) (*regexp.Regexp, error) {
 
 // Keep reports whether the room is watched. A room whose title is unknown
 // (it never decrypted) cannot match an include expression.
-func (f Filter) Keep(r Room) bool {
+func (f Filter) Keep(r Room) bool { return f.keeps(&r) }
+
+// keeps is Keep without copying the filter and the room (a listing calls
+// it for every room).
+func (f *Filter) keeps(r *Room) bool {
 	switch {
 	case len(f.Types) > 0 && !slices.Contains(f.Types, r.Type):
 		return false

@@ -2,6 +2,7 @@ package state
 
 import (
 	"hash/fnv"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -101,9 +102,70 @@ func (h history) newestAt(t time.Time) time.Time {
 // count returns the messages created after cutoff (Unix ms) and their
 // distinct senders, marked in seen.
 func (h history) count(cutoff int64, seen *senderSeen) (messages, senders int) {
-	i, _ := slices.BinarySearchFunc(h, cutoff+1, func(m msg, at int64) int { return cmpInt(m.at, at) })
+	i := h.after(cutoff)
 	return len(h) - i, seen.distinct(h[i:])
 }
+
+// after returns the index of the first message created after cutoff (Unix ms).
+func (h history) after(cutoff int64) int {
+	i, _ := slices.BinarySearchFunc(h, cutoff+1, func(m msg, at int64) int { return cmpInt(m.at, at) })
+	return i
+}
+
+// counted is one window's count (history.count) kept in a roomState: it
+// holds for every cutoff from from (included) to until (excluded), the
+// creation times of the messages on either side of the window's start,
+// for as long as the history does not change (roomState.count).
+type counted struct {
+	from, until       int64
+	messages, senders int32
+}
+
+// count returns window i's messages created after cutoff (Unix ms) and
+// their distinct senders (of n windows), from st.counted while it holds
+// for cutoff: a warm snapshot reads no history of a room that did not
+// change, only the counts of those whose window lost or gained a message.
+func (st *roomState) count(i, n int, cutoff int64, seen *senderSeen) (messages, senders int32) {
+	if len(st.history) == 0 {
+		return 0, 0 // most rooms: nothing to keep
+	}
+	if len(st.counted) != n {
+		// The zero counted holds for no cutoff (from == until).
+		st.counted = slices.Grow(st.counted[:0], n)[:n]
+		clear(st.counted)
+	}
+	c := &st.counted[i]
+	if c.from <= cutoff && cutoff < c.until {
+		return c.messages, c.senders
+	}
+	h := st.history
+	j := h.after(cutoff)
+	*c = counted{from: math.MinInt64, until: math.MaxInt64, messages: int32(len(h) - j), senders: int32(seen.distinct(h[j:]))}
+	if j > 0 {
+		c.from = h[j-1].at
+	}
+	if j < len(h) {
+		c.until = h[j].at
+	}
+	return c.messages, c.senders
+}
+
+// insert adds m to the room's history; prune drops the messages created
+// at or before cutoff (Unix ms). Every change to st.history goes through
+// them or historyChanged, which forgets the counts made from it.
+func (st *roomState) insert(m msg) {
+	st.history = st.history.insert(m)
+	st.historyChanged()
+}
+
+func (st *roomState) prune(cutoff int64) {
+	if h := st.history.prune(cutoff); len(h) != len(st.history) {
+		st.history = h
+		st.historyChanged()
+	}
+}
+
+func (st *roomState) historyChanged() { st.counted = st.counted[:0] }
 
 // senderSeen counts distinct senders: stamp holds, for each sender index
 // of the senderTable, the last count that met it, so that a count clears

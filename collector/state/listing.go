@@ -24,15 +24,15 @@ const (
 // exported, for a few listings. A room listed twice (it moved while the
 // pages were read) is merged once, with the later lastActivity.
 func (s *State) Listed(rooms []Room, now time.Time) {
-	rooms, listed := uniqueRooms(rooms)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cutoff := now.Add(-s.widest).UnixMilli()
-	excluded := map[string]string{}
 	s.listings++
+	rooms, sts := s.uniqueRooms(rooms)
+	excluded := map[string]string{}
 	s.listed = s.listed[:0]
-	for _, r := range rooms {
-		st := s.admit(r, excluded, cutoff)
+	for i, r := range rooms {
+		st := s.admit(r, sts[i], excluded, cutoff)
 		if st == nil {
 			continue
 		}
@@ -43,13 +43,19 @@ func (s *State) Listed(rooms []Room, now time.Time) {
 		}
 		s.listed = append(s.listed, st)
 	}
+	clear(sts) // held for the next listing: pins no room that left
 	s.excluded = excluded
+	// Every room left in s.rooms that this listing did not mark is
+	// missing from it; none when the listed ones are all of them.
+	if len(s.listed) == len(s.rooms) {
+		return
+	}
 	for id, st := range s.rooms {
-		if _, ok := listed[id]; ok {
+		if st.listing == s.listings {
 			continue
 		}
 		if s.events {
-			st.history = st.history.prune(cutoff)
+			st.prune(cutoff)
 		}
 		if !st.evented {
 			if st.absent++; st.absent > MaxAbsent {
@@ -59,11 +65,65 @@ func (s *State) Listed(rooms []Room, now time.Time) {
 	}
 }
 
+// uniqueRooms returns the listing with each room once, and each one's
+// state (nil for a room new to the state): a room whose lastActivity moved
+// while the pages were read can be on two of them; the later lastActivity
+// stands, at the first place. A room the state has is marked with the
+// listing (listing, place) as it is met, so its second place finds the
+// first without a map of every id; only new rooms need one.
+// Called with s.mu held, s.listings the listing's number.
+func (s *State) uniqueRooms(rooms []Room) ([]Room, []*roomState) {
+	sts := s.met[:0]
+	var out []Room           // nil until a room comes twice
+	var fresh map[string]int // new rooms' places
+	for n, r := range rooms {
+		place := -1
+		if st := s.rooms[r.ID]; st != nil {
+			if st.listing == s.listings {
+				place = st.place
+			} else {
+				st.listing, st.place = s.listings, len(sts)
+			}
+			if place < 0 {
+				sts = append(sts, st)
+			}
+		} else {
+			if fresh == nil {
+				fresh = map[string]int{}
+			}
+			if i, dup := fresh[r.ID]; dup {
+				place = i
+			} else {
+				fresh[r.ID] = len(sts)
+				sts = append(sts, nil)
+			}
+		}
+		switch {
+		case place < 0:
+			if out != nil {
+				out = append(out, r)
+			}
+		case out == nil:
+			out = slices.Clone(rooms[:n])
+			fallthrough
+		default:
+			if r.LastActivity.After(out[place].LastActivity) {
+				out[place] = r
+			}
+		}
+	}
+	s.met = sts
+	if out == nil {
+		return rooms, sts
+	}
+	return out, sts
+}
+
 // admit merges one listed room into the state and returns its state, or
 // nil when the filters leave it out (its title then goes into excluded).
+// st is the room's state (nil: new to the state).
 // Called with s.mu held.
-func (s *State) admit(r Room, excluded map[string]string, cutoff int64) *roomState {
-	st := s.rooms[r.ID]
+func (s *State) admit(r Room, st *roomState, excluded map[string]string, cutoff int64) *roomState {
 	// The last good title stands in for one Webex could not decrypt,
 	// before the filters see the room (also for a room they left out).
 	if r.TitleUnavailable && st != nil {
@@ -71,7 +131,7 @@ func (s *State) admit(r Room, excluded map[string]string, cutoff int64) *roomSta
 	} else if r.TitleUnavailable {
 		r.Title = s.excluded[r.ID]
 	}
-	if !s.filter.Keep(r) {
+	if !s.filter.keeps(&r) {
 		delete(s.rooms, r.ID)
 		if r.Title != "" {
 			excluded[r.ID] = r.Title
@@ -82,10 +142,10 @@ func (s *State) admit(r Room, excluded map[string]string, cutoff int64) *roomSta
 		st = &roomState{}
 		s.rooms[r.ID] = st
 	} else {
-		r = sameStrings(r, st.room)
+		sameStrings(&r, &st.room)
 	}
 	st.room, st.absent, st.described = r, 0, true
-	st.history = st.history.prune(cutoff)
+	st.prune(cutoff)
 	return st
 }
 
@@ -309,49 +369,19 @@ func (s *State) Pending(roomID string) {
 	}
 }
 
-// uniqueRooms returns the listing with each room once, and the place of
-// each id in it: a room whose lastActivity moved while the pages were read
-// can be on two of them; the later lastActivity stands, at the first place.
-func uniqueRooms(rooms []Room) ([]Room, map[string]int) {
-	at := make(map[string]int, len(rooms))
-	var out []Room // nil until a room comes twice
-	for n, r := range rooms {
-		i, dup := at[r.ID]
-		switch {
-		case !dup:
-			at[r.ID] = len(at)
-			if out != nil {
-				out = append(out, r)
-			}
-		case out == nil:
-			out = slices.Clone(rooms[:n])
-			fallthrough
-		default:
-			if r.LastActivity.After(out[i].LastActivity) {
-				out[i] = r
-			}
-		}
-	}
-	if out == nil {
-		return rooms, at
-	}
-	return out, at
-}
-
-// sameStrings returns r with the strings it shares with was (the room as
-// last listed) taken from was: the listing's own copies are then garbage as
-// soon as it is merged, instead of the state holding them while the last
-// snapshot holds the old ones (two copies of every id and title alive
-// through a refresh).
-func sameStrings(r, was Room) Room {
+// sameStrings gives r the strings it shares with was (the room as last
+// listed, found by r's id) from was: the listing's own copies are then
+// garbage as soon as it is merged, instead of the state holding them while
+// the last snapshot holds the old ones (two copies of every id and title
+// alive through a refresh).
+func sameStrings(r, was *Room) {
 	same := func(s *string, old string) {
 		if *s == old {
 			*s = old
 		}
 	}
-	same(&r.ID, was.ID)
+	r.ID = was.ID // equal: the room was found by it
 	same(&r.Title, was.Title)
 	same(&r.Type, was.Type)
 	same(&r.TeamID, was.TeamID)
-	return r
 }

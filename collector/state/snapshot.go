@@ -46,18 +46,22 @@ type WindowCount struct {
 func (s *State) Snapshot(now time.Time) Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap := Snapshot{Time: now, Rooms: make([]RoomSnapshot, 0, len(s.rooms))}
-	shown := make([]*roomState, 0, len(s.rooms))
-	for _, st := range s.sortedRooms() {
-		if st.absent == 0 && s.filter.Shows(st.described) {
-			shown = append(shown, st)
-		}
-	}
+	order := s.sortedRooms()
+	snap := Snapshot{Time: now, Rooms: make([]RoomSnapshot, 0, len(order))}
 	nw := len(s.windows)
-	seen := senderSeen{stamp: make([]uint32, s.people.len())}
-	counts := make([]WindowCount, len(shown)*nw) // one array for every room's counts
-	for _, st := range shown {
-		rs := RoomSnapshot{Room: st.room, LastMessage: st.newest, Total: st.total, Refreshed: st.refreshed,
+	counts := make([]WindowCount, len(order)*nw) // one array for every room's counts
+	cutoffs := make([]time.Time, nw)
+	for i, w := range s.windows {
+		cutoffs[i] = now.Add(-w.Duration)
+	}
+	for _, st := range order {
+		if st.absent > 0 || !s.filter.Shows(st.described) {
+			continue
+		}
+		snap.Rooms = snap.Rooms[:len(snap.Rooms)+1]
+		// Filled in place: a RoomSnapshot is 200 bytes to copy.
+		rs := &snap.Rooms[len(snap.Rooms)-1]
+		*rs = RoomSnapshot{Room: st.room, LastMessage: st.newest, Total: st.total, Refreshed: st.refreshed,
 			Read: st.read, NoMessages: st.noMessages, Members: -1}
 		if s.hideTitles {
 			rs.Room.Title = ""
@@ -66,16 +70,14 @@ func (s *State) Snapshot(now time.Time) Snapshot {
 			rs.Members = st.members
 		}
 		rs.Counts, counts = counts[:nw:nw], counts[nw:]
-		for i, w := range s.windows {
-			cutoff := now.Add(-w.Duration)
-			msgs, senders := st.history.count(cutoff.UnixMilli(), &seen)
-			rs.Counts[i].Messages, rs.Counts[i].Senders = int32(msgs), int32(senders)
-			rs.Counts[i].Known = st.windowKnown(cutoff, now)
+		for i, cutoff := range cutoffs {
+			c := &rs.Counts[i]
+			c.Messages, c.Senders = st.count(i, nw, cutoff.UnixMilli(), &s.seen)
+			c.Known = st.windowKnown(cutoff, now)
 		}
 		if st.pending {
 			snap.Pending++
 		}
-		snap.Rooms = append(snap.Rooms, rs)
 	}
 	return snap
 }

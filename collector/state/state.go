@@ -75,6 +75,8 @@ type State struct {
 	refused  map[string]bool
 	listings uint64       // listings merged so far (a room's listing says which last had it)
 	listed   []*roomState // the last listing's rooms the filters keep, in its order
+	seen     senderSeen   // Snapshot's, kept for its memory
+	met      []*roomState // Listed's: the state of each room of the listing (kept for its memory)
 	// order is every room of the last snapshot's rooms, in id order: the
 	// next snapshot merges the rooms that joined into it rather than
 	// sorting them all again (snapshot.go). snaps counts the snapshots.
@@ -112,43 +114,46 @@ func (s *State) SetReconcile(d time.Duration) {
 
 // roomState is what the state knows of one room.
 type roomState struct {
+	// What a snapshot reads of every room comes first, from room to live:
+	// together they take fewer cache lines of a state spread over the heap.
 	room Room // as last listed; Title is the last known good title
 	// watched: a read of the room's newest messages has succeeded, so every
 	// message found above them later was created while the exporter watched
 	// and counts in total. read: besides, no backlog gap is open, so the
 	// windows hold every message in them (Snapshot's Read).
 	watched, read bool
-	readActivity  time.Time // the room's lastActivity when its messages were last read
-	// unreadSince: when a move no read has covered was first seen (a
-	// pushed message), Unix ms; 0 when reads cover the room's lastActivity.
-	unreadSince int64
-	newest      time.Time // creation time of the newest message known, never in the future
-	newestIDs   []string  // ids of the known messages created at newest
-	history     history   // messages within the widest window
-	total       uint64    // messages created since the exporter began watching the room
-	refreshed   time.Time // last successful refresh
-	pending     bool      // a needed read of messages failed or ran out of time
-	noMessages  bool      // a bot's group room: messages are not visible
-	gaps        []*Gap    // messages no read has reached yet, oldest first
-	// uncovered: messages created before this (Unix ms; 0: none) may be
-	// missing (a gap given up): windows reaching back before it are not known.
-	uncovered int64
-	absent    int    // listings in a row the room was missing from
-	listing   uint64 // the State.listings that last listed it
+	pending       bool // a needed read of messages failed or ran out of time
+	noMessages    bool // a bot's group room: messages are not visible
 	// evented: the events feed named the room; missing from the listing
 	// does not make it leave. described: its title, team and creation time
 	// are known (from the listing or a description); describeFailed: when
 	// Webex last refused to describe it.
 	evented, described bool
-	describeFailed     time.Time
-
-	members         int       // member count, when memberships are on
-	membersAt       time.Time // when members was read (zero: never)
-	membersActivity time.Time // the room's lastActivity then
-
+	newest             time.Time // creation time of the newest message known, never in the future
+	total              uint64    // messages created since the exporter began watching the room
+	refreshed          time.Time // last successful refresh
+	counted            []counted // each window's count made from history (roomState.count)
+	gaps               []*Gap    // messages no read has reached yet, oldest first
+	// uncovered: messages created before this (Unix ms; 0: none) may be
+	// missing (a gap given up): windows reaching back before it are not known.
+	uncovered int64
+	absent    int       // listings in a row the room was missing from
+	members   int       // member count, when memberships are on
+	membersAt time.Time // when members was read (zero: never)
 	// ordered, live: the State.snaps of the last snapshot that found the
 	// room in State.order, and in State.rooms (snapshot.go).
 	ordered, live uint64
+
+	readActivity time.Time // the room's lastActivity when its messages were last read
+	// unreadSince: when a move no read has covered was first seen (a
+	// pushed message), Unix ms; 0 when reads cover the room's lastActivity.
+	unreadSince     int64
+	newestIDs       []string  // ids of the known messages created at newest
+	history         history   // messages within the widest window (changed by insert, prune)
+	listing         uint64    // the State.listings that last listed it
+	place           int       // its place in that listing, once each room is there once (uniqueRooms)
+	describeFailed  time.Time // see described
+	membersActivity time.Time // the room's lastActivity when members was read
 }
 
 // Gap is a run of a room's messages no read has reached yet: those created
@@ -289,7 +294,7 @@ func (s *State) ingest(st *roomState, msgs []Message, o origin, now time.Time) (
 		if at <= cutoff || st.history.has(at, id) {
 			continue
 		}
-		st.history = st.history.insert(msg{at: at, id: id, sender: s.people.intern(m.PersonID)})
+		st.insert(msg{at: at, id: id, sender: s.people.intern(m.PersonID)})
 		added++
 		if st.counts(o, m) {
 			st.total++
@@ -324,6 +329,7 @@ func (s *State) PruneSenders() {
 		for i, m := range st.history {
 			st.history[i].sender = kept.intern(s.people.ids[m.sender])
 		}
+		st.historyChanged()
 	}
 	s.people = kept
 }
@@ -381,7 +387,7 @@ func (s *State) PruneHistories(now time.Time) {
 	defer s.mu.Unlock()
 	cutoff := now.Add(-s.widest).UnixMilli()
 	for _, st := range s.rooms {
-		st.history = st.history.prune(cutoff)
+		st.prune(cutoff)
 	}
 }
 

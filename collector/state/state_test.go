@@ -303,6 +303,31 @@ func TestRoomListedTwice(t *testing.T) {
 	}
 }
 
+// TestKnownRoomListedTwice: a room the state already has, listed twice
+// (it moved while the pages were read), is merged once with the later
+// lastActivity, whichever page had it; the listing's rooms are all there,
+// so none counts as missing.
+func TestKnownRoomListedTwice(t *testing.T) {
+	for _, laterFirst := range []bool{false, true} {
+		s := newTestState(Config{})
+		s.Listed([]Room{room("a", t0.Add(-2*time.Hour)), room("b", t0.Add(-2*time.Hour))}, t0)
+		readAll(t, s, t0, nil)
+		earlier, later := room("a", t0.Add(-time.Hour)), room("a", t0.Add(-time.Second))
+		if laterFirst {
+			earlier, later = later, earlier
+		}
+		now := t0.Add(time.Minute)
+		s.Listed([]Room{earlier, room("b", t0.Add(-2*time.Hour)), later}, now)
+		reads, _ := s.Plan(now, false)
+		if len(reads) != 1 || reads[0].RoomID != "a" || !reads[0].LastActivity.Equal(t0.Add(-time.Second)) {
+			t.Fatalf("later first %v: reads %+v; want one of a at its later lastActivity", laterFirst, reads)
+		}
+		if n, absent, _, _ := s.Size(); n != 2 || absent != 0 {
+			t.Errorf("later first %v: %d rooms, %d absent; want 2, 0", laterFirst, n, absent)
+		}
+	}
+}
+
 // TestFiltersFailClosed: a room known only from events, which Webex will
 // not describe, is not shown while a title or team filter is set; shown
 // without one; left out once described with a title the filter excludes.
