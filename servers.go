@@ -52,6 +52,12 @@ func webhookLimits() listenerLimits {
 	return listenerLimits{readTimeout: 5 * time.Second, writeTimeout: 10 * time.Second, idleTimeout: 30 * time.Second, maxConns: 256}
 }
 
+// metricsIdleTimeout is how long the metrics listener keeps a connection
+// open between requests: longer than a scrape interval (Prometheus' default
+// is one minute), so that a scraper's kept-alive connection is used again,
+// while one a client leaves open is closed (net/http's default is never).
+const metricsIdleTimeout = 5 * time.Minute
+
 // metricsServer serves the metrics path, the landing page and the profiles
 // on --web.listen-address.
 func metricsServer(cfg *config, tracker *collector.Tracker, exporterReg prometheus.Gatherer, logger log.Logger, slogger *slog.Logger) (server, error) {
@@ -71,7 +77,7 @@ func metricsServer(cfg *config, tracker *collector.Tracker, exporterReg promethe
 		}
 		mux.Handle("/", landing)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: metricsIdleTimeout}
 	return server{srv: srv, flags: cfg.web, log: slogger}, nil
 }
 

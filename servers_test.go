@@ -15,11 +15,15 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/webex-exporter/webex_exporter/collector"
+	"github.com/webex-exporter/webex_exporter/webex"
 	"github.com/webex-exporter/webex_exporter/webex/webextest"
 )
 
@@ -412,4 +416,72 @@ func TestWebhookListenerErrorsLogLimited(t *testing.T) {
 	if got := counts(logs.String(), msg); len(got) != 2 || got[1] != n {
 		t.Errorf("a minute later: counts %v, want [1 %d]\n%s", got, n, clip(logs.String()))
 	}
+}
+
+// pipeListener hands out the server ends of in-memory connections.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+func (l *pipeListener) Close() error   { close(l.done); return nil }
+func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+// TestMetricsListenerClosesIdleConnections: the metrics listener keeps a
+// connection open between requests for metricsIdleTimeout, long enough for
+// a scraper to use it again a minute later, then closes it (net/http's
+// default keeps it for ever: a client could hold as many as it opens).
+func TestMetricsListenerClosesIdleConnections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, err := parseFlags([]string{"--webex.token-file=/nonexistent"}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := webex.New(webex.Options{BaseURL: "http://127.0.0.1:1/v1", Token: webex.StaticToken("unused")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tracker := collector.NewTracker(client, collector.Config{Windows: cfg.windows})
+		s, err := metricsServer(cfg, tracker, prometheus.NewRegistry(), log.NewNopLogger(), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+		go s.srv.Serve(l)
+		defer s.srv.Close()
+		clientEnd, serverEnd := net.Pipe()
+		l.conns <- serverEnd
+		r := bufio.NewReader(clientEnd)
+		get := func() {
+			t.Helper()
+			if _, err := io.WriteString(clientEnd, "GET / HTTP/1.1\r\nHost: exporter\r\n\r\n"); err != nil {
+				t.Fatalf("the connection was closed: %v", err)
+			}
+			res, err := http.ReadResponse(r, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("GET /: %s", res.Status)
+			}
+		}
+		get()
+		time.Sleep(time.Minute) // a scrape interval later, the same connection
+		get()
+		time.Sleep(metricsIdleTimeout + time.Second)
+		clientEnd.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := r.ReadByte(); err != io.EOF {
+			t.Fatalf("after %s idle, reading the connection: %v, want it closed (EOF)", metricsIdleTimeout, err)
+		}
+	})
 }
