@@ -72,7 +72,7 @@ func newApp(cfg *config, raw *rawFlags, stderr io.Writer) *kingpin.Application {
 		PlaceHolder("FILE").StringVar(&cfg.oauthRefresh)
 	app.Flag("webex.scope", "Rooms to watch: member (the rooms the account belongs to) or org (every room of the organisation, through the Events API: needs a compliance officer's token).").
 		Default(string(collector.ScopeMember)).EnumVar(&cfg.scope, string(collector.ScopeMember), string(collector.ScopeOrg))
-	app.Flag("webex.concurrency", "API calls in flight at once.").Default("4").IntVar(&cfg.concurrency)
+	app.Flag("webex.concurrency", "API calls in flight at once; as many connections to the API are kept open between them.").Default("4").IntVar(&cfg.concurrency)
 	app.Flag("webex.room-type", "Watch only rooms of this type (group or direct); repeatable. Default: both.").PlaceHolder("TYPE").EnumsVar(&raw.roomTypes, "group", "direct")
 	app.Flag("webex.team-id", "Watch only rooms of this team; repeatable.").PlaceHolder("ID").StringsVar(&raw.teamIDs)
 	app.Flag("webex.room-id", "Watch only this room; repeatable.").PlaceHolder("ID").StringsVar(&raw.roomIDs)
