@@ -418,23 +418,6 @@ func TestWebhookListenerErrorsLogLimited(t *testing.T) {
 	}
 }
 
-// pipeListener hands out the server ends of in-memory connections.
-type pipeListener struct {
-	conns chan net.Conn
-	done  chan struct{}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-func (l *pipeListener) Close() error   { close(l.done); return nil }
-func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
-
 // TestMetricsListenerClosesIdleConnections: the metrics listener keeps a
 // connection open between requests for metricsIdleTimeout, long enough for
 // a scraper to use it again a minute later, then closes it (net/http's
@@ -454,11 +437,14 @@ func TestMetricsListenerClosesIdleConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+		mn := webextest.NewMemNet()
+		l := mn.Listen()
 		go s.srv.Serve(l)
 		defer s.srv.Close()
-		clientEnd, serverEnd := net.Pipe()
-		l.conns <- serverEnd
+		clientEnd, err := mn.Dial(context.Background(), "tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
 		r := bufio.NewReader(clientEnd)
 		get := func() {
 			t.Helper()

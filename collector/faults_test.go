@@ -284,7 +284,7 @@ func TestFaultMatrix(t *testing.T) {
 			faultCase{name: "Link to another host", target: target, outcome: partial(o),
 				inject: func(f *fixture) {
 					var calls atomic.Int64
-					other := f.net.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					other := f.net.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 						calls.Add(1)
 						w.Write([]byte(`{"items":[]}`))
 					}))

@@ -2,13 +2,10 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sort"
 	"strconv"
@@ -53,7 +50,7 @@ type env struct {
 	tracker *Tracker
 	clock   *clock
 	windows []Window
-	net     *memNet // nil: the fake serves on loopback TCP
+	net     *webextest.MemNet // nil: the fake serves on loopback TCP
 }
 
 func newEnv(t testing.TB, org *webextest.Org, cfg Config, opts ...webextest.Option) *env {
@@ -62,7 +59,7 @@ func newEnv(t testing.TB, org *webextest.Org, cfg Config, opts ...webextest.Opti
 }
 
 // newMemEnv is newEnv with the fake and the client speaking HTTP over
-// in-memory connections (memNet) instead of loopback TCP: the same
+// in-memory connections (webextest.MemNet) instead of loopback TCP: the same
 // requests, answers and faults through net/http and webex.Client, with
 // no system call (less CPU), and the env a testing/synctest bubble needs:
 // there every wait of the client (Retry-After, its gate, the back-off
@@ -72,16 +69,18 @@ func newEnv(t testing.TB, org *webextest.Org, cfg Config, opts ...webextest.Opti
 // exporter meets it.
 func newMemEnv(t testing.TB, org *webextest.Org, cfg Config, opts ...webextest.Option) *env {
 	t.Helper()
-	return newEnvOn(t, newMemNet(t), org, cfg, opts...)
+	mn := webextest.NewMemNet()
+	t.Cleanup(mn.CloseIdle)
+	return newEnvOn(t, mn, org, cfg, opts...)
 }
 
 // newEnvOn builds an env whose fake serves on mn (nil: a loopback TCP port).
-func newEnvOn(t testing.TB, mn *memNet, org *webextest.Org, cfg Config, opts ...webextest.Option) *env {
+func newEnvOn(t testing.TB, mn *webextest.MemNet, org *webextest.Org, cfg Config, opts ...webextest.Option) *env {
 	t.Helper()
 	var hc *http.Client
 	if mn != nil {
-		opts = append(opts, webextest.WithListener(mn.listen()))
-		hc = mn.client()
+		opts = append(opts, webextest.WithListener(mn.Listen()))
+		hc = mn.Client()
 	}
 	srv := webextest.NewServer(org, opts...)
 	t.Cleanup(srv.Close)
@@ -340,112 +339,3 @@ func coldSeen(srv *webextest.Server, since time.Time) map[string][]webextest.Mes
 	return seen
 }
 
-// memNet is an in-memory network: HTTP servers listening on it and clients
-// dialling them over net.Pipe connections, with no socket. A goroutine
-// waiting on a socket is not durably blocked, so a synctest bubble's clock
-// would not move while one waits; on memNet every wait is on a channel of
-// the bubble. Each listener has a name of its own ("webex1.test:80").
-type memNet struct {
-	mu         sync.Mutex
-	listeners  map[string]*memListener
-	transports []*http.Transport
-}
-
-// newMemNet returns a network whose clients' idle connections are closed
-// at the end of the test (a bubble ends only once its goroutines have).
-func newMemNet(t testing.TB) *memNet {
-	mn := &memNet{listeners: map[string]*memListener{}}
-	t.Cleanup(mn.closeIdle)
-	return mn
-}
-
-// listen returns a new listener on the network.
-func (mn *memNet) listen() net.Listener {
-	mn.mu.Lock()
-	defer mn.mu.Unlock()
-	l := &memListener{addr: memAddr(fmt.Sprintf("webex%d.test:80", len(mn.listeners)+1)), conns: make(chan net.Conn), done: make(chan struct{})}
-	mn.listeners[string(l.addr)] = l
-	return l
-}
-
-// serve starts an HTTP server on the network and returns it (close it).
-func (mn *memNet) serve(h http.Handler) *httptest.Server {
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = mn.listen()
-	srv.Start()
-	return srv
-}
-
-// client returns an HTTP client dialling on the network (with
-// http.DefaultTransport's limits otherwise).
-func (mn *memNet) client() *http.Client {
-	tr := &http.Transport{DialContext: mn.dial, MaxIdleConns: 100, IdleConnTimeout: 90 * time.Second}
-	mn.mu.Lock()
-	defer mn.mu.Unlock()
-	mn.transports = append(mn.transports, tr)
-	return &http.Client{Transport: tr}
-}
-
-func (mn *memNet) closeIdle() {
-	mn.mu.Lock()
-	defer mn.mu.Unlock()
-	for _, tr := range mn.transports {
-		tr.CloseIdleConnections()
-	}
-}
-
-var errConnRefused = errors.New("connection refused")
-
-// dial connects to the listener named addr, as a TCP dial would.
-func (mn *memNet) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	mn.mu.Lock()
-	l := mn.listeners[addr]
-	mn.mu.Unlock()
-	if l == nil {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: errConnRefused}
-	}
-	client, server := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.done:
-	case <-ctx.Done():
-	}
-	client.Close()
-	server.Close()
-	if err := ctx.Err(); err != nil {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
-	}
-	return nil, &net.OpError{Op: "dial", Net: network, Err: errConnRefused}
-}
-
-// memListener is a listener of a memNet.
-type memListener struct {
-	addr   memAddr
-	conns  chan net.Conn
-	done   chan struct{}
-	closed sync.Once
-}
-
-func (l *memListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *memListener) Close() error {
-	l.closed.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *memListener) Addr() net.Addr { return l.addr }
-
-// memAddr is a memListener's address, host:port.
-type memAddr string
-
-func (memAddr) Network() string  { return "mem" }
-func (a memAddr) String() string { return string(a) }
