@@ -338,4 +338,3 @@ func coldSeen(srv *webextest.Server, since time.Time) map[string][]webextest.Mes
 	}
 	return seen
 }
-
