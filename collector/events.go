@@ -10,6 +10,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/webex-exporter/webex_exporter/collector/state"
+	"github.com/webex-exporter/webex_exporter/internal/times"
 	"github.com/webex-exporter/webex_exporter/webex"
 )
 
@@ -84,7 +85,7 @@ func (f *eventsFeed) addGap(from, to time.Time, backlog bool) {
 	if from.Before(f.gapFrom) {
 		f.gapFrom = from
 	}
-	f.gapTo = latest(f.gapTo, to)
+	f.gapTo = times.Latest(f.gapTo, to)
 	f.gapBacklog = f.gapBacklog || backlog
 }
 
@@ -120,7 +121,7 @@ func (f *eventsFeed) readEvents(ctx context.Context, now time.Time) (_ Phase, an
 	since := f.since
 	q := webex.EventsQuery{Resource: "messages", Type: "created", From: cutoff}
 	if !f.top.IsZero() {
-		q.From = latest(cutoff, f.top.Add(-eventsOverlap))
+		q.From = times.Latest(cutoff, f.top.Add(-eventsOverlap))
 	}
 	f.mu.Unlock()
 
@@ -137,7 +138,7 @@ func (f *eventsFeed) readEvents(ctx context.Context, now time.Time) (_ Phase, an
 	if err == nil {
 		f.mu.Lock()
 		gap := !f.gapTo.IsZero()
-		g := webex.EventsQuery{Resource: "messages", Type: "created", From: latest(f.gapFrom, cutoff), To: f.gapTo}
+		g := webex.EventsQuery{Resource: "messages", Type: "created", From: times.Latest(f.gapFrom, cutoff), To: f.gapTo}
 		f.mu.Unlock()
 		if gap {
 			var gapRead eventSpan
@@ -208,12 +209,12 @@ func (f *eventsFeed) applyEvents(q webex.EventsQuery, read eventSpan, err error,
 		f.gapTo = below
 	case gapRead:
 	case err == nil:
-		f.top = latest(latest(f.top, newest), q.From)
+		f.top = times.Latest(times.Latest(f.top, newest), q.From)
 	case read.n > 0:
 		f.addGap(q.From, below, f.top.IsZero())
-		f.top = latest(f.top, newest)
+		f.top = times.Latest(f.top, newest)
 	}
-	if !f.gapTo.IsZero() && !f.gapTo.After(latest(f.gapFrom, now.Add(-f.state.Widest()))) {
+	if !f.gapTo.IsZero() && !f.gapTo.After(times.Latest(f.gapFrom, now.Add(-f.state.Widest()))) {
 		// Nothing left of it lies within a window.
 		f.gapFrom, f.gapTo, f.gapBacklog = time.Time{}, time.Time{}, false
 	}
@@ -257,7 +258,7 @@ func (f *eventsFeed) restore(e savedEvents, written, reach, now time.Time) {
 	f.since, f.top, f.gapFrom, f.gapTo, f.gapBacklog = e.Since, e.Top, e.GapFrom, e.GapTo, e.GapBacklog
 	// Written while the clock ran ahead: messages from now on count,
 	// and the events are read again from the window's start.
-	f.since = earliest(f.since, now)
+	f.since = times.Earliest(f.since, now)
 	if f.top.After(now) {
 		f.top = time.Time{}
 	}
@@ -265,18 +266,4 @@ func (f *eventsFeed) restore(e savedEvents, written, reach, now time.Time) {
 		// The widest window grew: read its older part again, as backlog.
 		f.addGap(written.Add(-f.state.Widest()), reach.Add(time.Millisecond), true)
 	}
-}
-
-func earliest(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

@@ -3,6 +3,8 @@ package state
 import (
 	"slices"
 	"time"
+
+	"github.com/webex-exporter/webex_exporter/internal/times"
 )
 
 // Facts of the organisation's events (Config.Events): messages the events
@@ -33,7 +35,7 @@ func (s *State) EventMessages(es []Evented, since, now time.Time) {
 			continue
 		}
 		s.ingest(st, []Message{e.Message}, origin{evented: true, since: since}, now)
-		st.room.LastActivity = latest(st.room.LastActivity, st.newest)
+		st.room.LastActivity = times.Latest(st.room.LastActivity, st.newest)
 	}
 }
 
@@ -106,7 +108,7 @@ func (s *State) Described(r Room) {
 	if r.Type == "" {
 		r.Type = st.room.Type
 	}
-	r.LastActivity = latest(r.LastActivity, st.newest)
+	r.LastActivity = times.Latest(r.LastActivity, st.newest)
 	if !s.filter.Keep(r) {
 		delete(s.rooms, r.ID)
 		s.refused[r.ID] = true

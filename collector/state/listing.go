@@ -3,6 +3,8 @@ package state
 import (
 	"slices"
 	"time"
+
+	"github.com/webex-exporter/webex_exporter/internal/times"
 )
 
 // The listing and the reads of messages it calls for: Listed merges a
@@ -39,7 +41,7 @@ func (s *State) Listed(rooms []Room, now time.Time) {
 		st.listing = s.listings
 		if s.events {
 			// An event may be newer than the listing's lastActivity.
-			st.room.LastActivity = latest(r.LastActivity, st.newest)
+			st.room.LastActivity = times.Latest(r.LastActivity, st.newest)
 		}
 		s.listed = append(s.listed, st)
 	}
@@ -240,7 +242,7 @@ func (st *roomState) topQuery(roomID string, cutoff time.Time) *MessagesQuery {
 	if !st.watched || st.newest.IsZero() {
 		return q
 	}
-	q.Since, q.PageSize = latest(cutoff, earliest(st.newest, st.readActivity)), WarmPageSize
+	q.Since, q.PageSize = times.Latest(cutoff, times.Earliest(st.newest, st.readActivity)), WarmPageSize
 	if len(st.newestIDs) > 0 && !st.newest.After(st.readActivity) {
 		q.StopAtID = st.newestIDs[len(st.newestIDs)-1]
 	}
@@ -250,7 +252,7 @@ func (st *roomState) topQuery(roomID string, cutoff time.Time) *MessagesQuery {
 // query is the read of what g still misses.
 func (g *Gap) query(roomID string, cutoff time.Time) MessagesQuery {
 	q := MessagesQuery{RoomID: roomID, BeforeMessage: g.beforeID, StopAtID: g.stopAtID,
-		Since: latest(g.until, cutoff), PageSize: ColdPageSize}
+		Since: times.Latest(g.until, cutoff), PageSize: ColdPageSize}
 	if q.BeforeMessage == "" {
 		q.Before = g.before
 	}

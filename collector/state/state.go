@@ -412,17 +412,3 @@ func (st *roomState) giveUp(g *Gap, now time.Time) {
 func (st *roomState) updateRead() {
 	st.read = st.watched && !slices.ContainsFunc(st.gaps, func(g *Gap) bool { return g.backlog })
 }
-
-func earliest(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
